@@ -1,0 +1,83 @@
+"""The store interface. Every backend (SQLite now, PostgreSQL next) passes one conformance suite.
+
+Storing is storing: no method here emits events or starts work. Every write method is one
+transaction; `commit` takes several `RunUpdate`s so that a backend can group the commits of
+concurrent runs (group commit) without weakening what each caller was promised.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from datetime import datetime
+
+from pairflow.jsontypes import JSONObject
+from pairflow.store.records import ActionRecord, RunRecord, RunUpdate, WorkflowVersion
+
+
+class Store(ABC):
+    @abstractmethod
+    def close(self) -> None: ...
+
+    # -- workflows -----------------------------------------------------------------------------------
+    @abstractmethod
+    def put_workflow(self, name: str, definition: JSONObject, parameters: JSONObject, now: datetime) -> WorkflowVersion:
+        """Store a new version when definition or parameters differ from the latest; else return the latest."""
+
+    @abstractmethod
+    def get_workflow(self, name: str, version: int | None = None) -> WorkflowVersion | None:
+        """The given version, or the latest when `version` is None."""
+
+    @abstractmethod
+    def list_workflows(self) -> list[WorkflowVersion]:
+        """The latest version of every workflow, by name."""
+
+    # -- runs ----------------------------------------------------------------------------------------
+    @abstractmethod
+    def create_run(self, run: RunRecord) -> None:
+        """Insert a run. Raises `DuplicateRunError` if the id exists (exactly-once records on the way in)."""
+
+    @abstractmethod
+    def get_run(self, run_id: str) -> RunRecord | None: ...
+
+    @abstractmethod
+    def list_runs(
+        self,
+        workflow: str | None = None,
+        status: str | None = None,
+        limit: int = 100,
+    ) -> list[RunRecord]:
+        """Newest first."""
+
+    @abstractmethod
+    def load_actions(self, run_id: str) -> list[ActionRecord]:
+        """Every action record of the run, in the order they were first written."""
+
+    @abstractmethod
+    def commit(self, updates: Sequence[RunUpdate]) -> None:
+        """Apply all updates in one transaction: upsert action records by (run_id, name, repetition),
+        replace variables, and end runs whose update sets `status`."""
+
+    @abstractmethod
+    def unfinished_runs(self) -> list[RunRecord]:
+        """Runs whose status is Running, oldest first."""
+
+    # -- leases: which process executes a run ------------------------------------------------------
+    @abstractmethod
+    def acquire_run(
+        self,
+        run_id: str,
+        owner: str,
+        now: datetime,
+        lease_until: datetime,
+        dead_owners: Sequence[str] = (),
+    ) -> bool:
+        """Atomically take the run if it has no owner, its lease expired before `now`, it is already
+        ours, or its owner is one of `dead_owners` (processes known to be gone). True when taken."""
+
+    @abstractmethod
+    def renew_leases(self, owner: str, lease_until: datetime) -> int:
+        """Extend every lease held by `owner`; returns how many."""
+
+    @abstractmethod
+    def release_run(self, run_id: str, owner: str) -> None: ...

@@ -1,0 +1,76 @@
+"""The records the store keeps: workflow versions, runs and action records.
+
+Times are timezone-aware UTC datetimes in Python and ISO-8601 strings (`...Z`, 7 fractional digits as
+Logic Apps prints them are not required) in JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pairflow.jsontypes import JSON, JSONObject
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowVersion:
+    name: str
+    version: int  # 1, 2, …; a new version is stored only when definition or parameters change
+    definition: JSONObject
+    parameters: JSONObject  # parameter values by name (secure values included; never shown in history)
+    created_at: datetime
+    enabled: bool = True
+
+
+@dataclass(slots=True)
+class RunRecord:
+    id: str
+    workflow: str
+    version: int
+    status: str  # "Running", "Succeeded", "Failed", "Cancelled"
+    trigger: JSONObject  # the trigger result: {name, inputs, outputs: {headers, body}, startTime, endTime, status}
+    created_at: datetime
+    variables: JSONObject = field(default_factory=dict)  # name -> {"type": t, "value": v}
+    outputs: JSONObject | None = None
+    error: JSONObject | None = None
+    response: JSONObject | None = None  # {statusCode, headers, body} from a Response action
+    ended_at: datetime | None = None
+    owner: str | None = None  # the process executing it (lease holder)
+    lease_until: datetime | None = None
+    parent_run: str | None = None  # set for runs started by a Workflow action
+    epoch: int = 0  # the location epoch the run was started under (fencing)
+
+
+@dataclass(slots=True)
+class ActionRecord:
+    run_id: str
+    name: str
+    repetition: str  # "" at the top level; inside loops e.g. "For_each=000003" or "Outer=000001/Inner=000002"
+    status: str
+    attempts: int = 0
+    inputs: JSON = None
+    outputs: JSON = None
+    error: JSONObject | None = None
+    code: str | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    tracked_properties: JSONObject | None = None
+    state: JSONObject = field(default_factory=dict)  # the engine's private bookkeeping (loop progress, branch)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.name, self.repetition)
+
+
+@dataclass(slots=True)
+class RunUpdate:
+    """One atomic change to a run: action records upserted, variables replaced, completion recorded."""
+
+    run_id: str
+    actions: list[ActionRecord] = field(default_factory=list)
+    variables: JSONObject | None = None  # the whole variables map, when it changed
+    status: str | None = None  # set to end the run
+    outputs: JSONObject | None = None
+    error: JSONObject | None = None
+    response: JSONObject | None = None
+    ended_at: datetime | None = None
