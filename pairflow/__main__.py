@@ -1,0 +1,5 @@
+"""`python -m pairflow` is the `pairflow` command."""
+
+from pairflow.cli.main import main
+
+main()

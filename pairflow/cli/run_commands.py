@@ -1,0 +1,197 @@
+"""`pairflow run`, `runs`, `show` and `resume`: run definitions from files and look at their history.
+
+Every command that opens the store first resumes runs that an earlier process left unfinished (a
+crash, kill -9), so an interrupted run continues without anyone asking.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pairflow.cli.common import (
+    EXIT_OK,
+    EXIT_RUN_FAILED,
+    handle_errors,
+    read_json_argument,
+    store_option,
+)
+from pairflow.cli.render import render_run, render_runs
+from pairflow.definition.loader import load_workflow
+from pairflow.definition.model import build_definition
+from pairflow.definition.parameters import load_parameter_file, resolve_parameters
+from pairflow.definition.validate import validate_definition
+from pairflow.engine.runner import Engine
+from pairflow.engine.view import run_view
+from pairflow.errors import DefinitionError, RunNotFoundError
+from pairflow.store import open_store
+from pairflow.store.base import Store
+
+
+def _print_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+def _exit_for(status: str) -> int:
+    return EXIT_OK if status == "Succeeded" else EXIT_RUN_FAILED
+
+
+async def _resume_quietly(engine: Engine) -> int:
+    resumed = await engine.resume_unfinished()
+    for record in resumed:
+        click.echo(f"resumed run {record.id} of {record.workflow}: {record.status}", err=True)
+    return len(resumed)
+
+
+@click.command("run")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--name", "workflow_name", default=None, help="Workflow name (default: the file's name), or which workflow of an ARM template.")
+@click.option("--trigger-body", default=None, metavar="JSON|@FILE", help="The trigger's body, as JSON or @file.")
+@click.option("--trigger-headers", default=None, metavar="JSON|@FILE", help="The trigger's headers, as a JSON object or @file.")
+@click.option("--parameters", "parameters_file", default=None, type=click.Path(dir_okay=False, path_type=Path), help="A parameter file (ARM shape or a plain object).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run as one JSON object (stable; see docs/run-json.md).")
+@store_option
+@handle_errors
+def run_command(
+    file: Path,
+    workflow_name: str | None,
+    trigger_body: str | None,
+    trigger_headers: str | None,
+    parameters_file: Path | None,
+    as_json: bool,
+    store_url: str | None,
+) -> None:
+    """Run the workflow definition in FILE once and print the run.
+
+    Exit status: 0 the run succeeded, 1 it failed or was cancelled, 2 bad input, 3 the store cannot be opened.
+    """
+    loaded = load_workflow(file, workflow_name)
+    issues = validate_definition(loaded.definition)
+    if issues:
+        raise DefinitionError([(loaded.pointer_prefix + pointer, message) for pointer, message in issues], str(file))
+    model = build_definition(loaded.definition)
+    supplied: dict[str, Any] = dict(loaded.parameters)
+    source = str(file)
+    if parameters_file is not None:
+        supplied.update(load_parameter_file(parameters_file))
+        source = str(parameters_file)
+    values = resolve_parameters(model, supplied, source)
+    body = read_json_argument(trigger_body, "--trigger-body") if trigger_body is not None else None
+    headers = read_json_argument(trigger_headers, "--trigger-headers") if trigger_headers is not None else {}
+    if not isinstance(headers, dict):
+        raise DefinitionError([("", "--trigger-headers must be a JSON object")])
+
+    store = open_store(store_url)
+    try:
+        status, view = asyncio.run(_run_once(store, loaded.name, loaded.definition, values, body, headers))
+    finally:
+        store.close()
+    if as_json:
+        _print_json(view)
+    else:
+        click.echo(render_run(view))
+    sys.exit(_exit_for(status))
+
+
+async def _run_once(
+    store: Store,
+    name: str,
+    definition: dict[str, Any],
+    parameters: dict[str, Any],
+    body: Any,
+    headers: dict[str, Any],
+) -> tuple[str, dict[str, Any]]:
+    from datetime import UTC, datetime
+
+    engine = Engine(store)
+    try:
+        await _resume_quietly(engine)
+        store.put_workflow(name, definition, parameters, datetime.now(UTC))
+        record = await engine.run(name, trigger_outputs={"headers": headers, "body": body})
+        return record.status, run_view(store, record.id)
+    finally:
+        await engine.aclose()
+
+
+@click.command("runs")
+@click.option("--workflow", default=None, help="Only runs of this workflow.")
+@click.option("--status", default=None, type=click.Choice(["Running", "Succeeded", "Failed", "Cancelled"]))
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@store_option
+@handle_errors
+def runs_command(workflow: str | None, status: str | None, limit: int, as_json: bool, store_url: str | None) -> None:
+    """List runs, newest first."""
+    store = open_store(store_url)
+    try:
+        asyncio.run(_resume_only(store))
+        records = store.list_runs(workflow=workflow, status=status, limit=limit)
+    finally:
+        store.close()
+    if as_json:
+        _print_json(
+            [
+                {
+                    "id": r.id,
+                    "workflow": r.workflow,
+                    "version": r.version,
+                    "status": r.status,
+                    "startTime": r.created_at.isoformat(),
+                    "endTime": r.ended_at.isoformat() if r.ended_at else None,
+                }
+                for r in records
+            ]
+        )
+    else:
+        click.echo(render_runs(records))
+
+
+@click.command("show")
+@click.argument("run_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the run as one JSON object (the same as `run --json`).")
+@store_option
+@handle_errors
+def show_command(run_id: str, as_json: bool, store_url: str | None) -> None:
+    """Show one run: every action with its status, duration, attempts and a short view of its outputs."""
+    store = open_store(store_url)
+    try:
+        asyncio.run(_resume_only(store))
+        if store.get_run(run_id) is None:
+            raise RunNotFoundError(f"no run with id '{run_id}'")
+        view = run_view(store, run_id)
+    finally:
+        store.close()
+    if as_json:
+        _print_json(view)
+    else:
+        click.echo(render_run(view))
+    sys.exit(_exit_for(view["status"]) if view["status"] != "Running" else EXIT_OK)
+
+
+@click.command("resume")
+@store_option
+@handle_errors
+def resume_command(store_url: str | None) -> None:
+    """Continue every run that an earlier process left unfinished (after a crash or kill -9)."""
+    store = open_store(store_url)
+    try:
+        count = asyncio.run(_resume_only(store))
+    finally:
+        store.close()
+    click.echo(f"resumed {count} run(s)")
+
+
+async def _resume_only(store: Store) -> int:
+    engine = Engine(store)
+    try:
+        return await _resume_quietly(engine)
+    finally:
+        await engine.aclose()
+
+
+COMMANDS = [run_command, runs_command, show_command, resume_command]
