@@ -18,12 +18,26 @@ from pathlib import Path
 FIVE_ACTIONS = {
     "triggers": {"manual": {"type": "Request", "kind": "Http", "inputs": {}}},
     "actions": {
-        "Init": {"type": "InitializeVariable", "inputs": {"variables": [{"name": "n", "type": "integer", "value": 1}]}, "runAfter": {}},
-        "Double": {"type": "Compose", "inputs": "@mul(variables('n'), 2)", "runAfter": {"Init": ["Succeeded"]}},
+        "Init": {
+            "type": "InitializeVariable",
+            "inputs": {"variables": [{"name": "n", "type": "integer", "value": 1}]},
+            "runAfter": {},
+        },
+        "Double": {
+            "type": "Compose",
+            "inputs": "@mul(variables('n'), 2)",
+            "runAfter": {"Init": ["Succeeded"]},
+        },
         "Check": {
             "type": "If",
             "expression": {"and": [{"greater": ["@outputs('Double')", 1]}]},
-            "actions": {"Bump": {"type": "SetVariable", "inputs": {"name": "n", "value": "@add(variables('n'), 1)"}, "runAfter": {}}},
+            "actions": {
+                "Bump": {
+                    "type": "SetVariable",
+                    "inputs": {"name": "n", "value": "@add(variables('n'), 1)"},
+                    "runAfter": {},
+                }
+            },
             "else": {"actions": {}},
             "runAfter": {"Double": ["Succeeded"]},
         },
@@ -62,9 +76,11 @@ def main() -> None:
             rates.append(args.runs / (time.perf_counter() - start))
             p50s.append(percentile(latencies, 0.5))
             p99s.append(percentile(latencies, 0.99))
-    print(f"cli: {statistics.median(rates):.1f} runs/s (one process per run), "
-          f"p50 {statistics.median(p50s):.0f} ms, p99 {statistics.median(p99s):.0f} ms "
-          f"(medians of {args.rounds} rounds of {args.runs} runs)")
+    print(
+        f"cli: {statistics.median(rates):.1f} runs/s (one process per run), "
+        f"p50 {statistics.median(p50s):.0f} ms, p99 {statistics.median(p99s):.0f} ms "
+        f"(medians of {args.rounds} rounds of {args.runs} runs)"
+    )
 
 
 if __name__ == "__main__":

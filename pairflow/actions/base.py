@@ -30,13 +30,17 @@ NO_ITEM = NoItem()
 class ActionResult:
     status: Status  # Succeeded, Failed or TimedOut
     inputs: JSON = None  # the evaluated inputs, as recorded in history
-    outputs: JSON = None  # e.g. {"body": …} for Compose-like actions, {"statusCode", "headers", "body"} for Http
+    outputs: JSON = (
+        None  # e.g. {"body": …} for Compose-like actions, {"statusCode", "headers", "body"} for Http
+    )
     error: JSONObject | None = None  # {"code": …, "message": …} when not Succeeded
     code: str | None = None  # Logic Apps' status code of the action: "OK", "BadRequest", "ActionFailed", …
     retry_history: tuple[JSONObject, ...] = ()  # one entry per failed attempt inside a retry policy
 
     @staticmethod
-    def failed(message: str, code: str = "ActionFailed", inputs: JSON = None, outputs: JSON = None) -> ActionResult:
+    def failed(
+        message: str, code: str = "ActionFailed", inputs: JSON = None, outputs: JSON = None
+    ) -> ActionResult:
         return ActionResult(
             status=Status.FAILED,
             inputs=inputs,

@@ -52,7 +52,8 @@ def handle_errors(fn: F) -> F:
         except StoreUnavailableError as error:
             fail(error.message, EXIT_STORE_UNAVAILABLE)
         except InputError as error:
-            for line in error.message.splitlines() or [error.message]:
+            lines = getattr(error, "lines", None)
+            for line in lines() if callable(lines) else error.message.splitlines() or [error.message]:
                 click.echo(f"pairflow: error: {line}", err=True)
             sys.exit(EXIT_BAD_INPUT)
         except PairflowError as error:
@@ -77,7 +78,9 @@ def read_json_argument(value: str, what: str) -> JSON:
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise InputError(f"{source}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}") from None
+        raise InputError(
+            f"{source}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"
+        ) from None
     except RecursionError:
         raise InputError(f"{source}: JSON nested too deeply") from None
 

@@ -16,7 +16,9 @@ def _duration_ms(start: str | None, end: str | None) -> str:
     if not start or not end:
         return ""
     try:
-        delta = datetime.fromisoformat(end.replace("Z", "+00:00")) - datetime.fromisoformat(start.replace("Z", "+00:00"))
+        delta = datetime.fromisoformat(end.replace("Z", "+00:00")) - datetime.fromisoformat(
+            start.replace("Z", "+00:00")
+        )
     except ValueError:
         return ""
     ms = delta.total_seconds() * 1000
@@ -53,7 +55,10 @@ def _action_rows(actions: dict[str, Any], depth: int, rows: list[tuple[str, ...]
 
 
 def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
-    widths = [max(len(header[i]), *(len(r[i]) for r in rows)) if rows else len(header[i]) for i in range(len(header))]
+    widths = [
+        max(len(header[i]), *(len(r[i]) for r in rows)) if rows else len(header[i])
+        for i in range(len(header))
+    ]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(header)).rstrip()]
     lines += ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
     return "\n".join(lines)
@@ -69,7 +74,12 @@ def render_run(view: dict[str, Any]) -> str:
     parts = [head, "", _table(("ACTION", "STATUS", "DURATION", "ATTEMPTS", "OUTPUTS"), rows)]
     error = view.get("error")
     if error:
-        parts += ["", f"error: {error.get('code', '')}: {error.get('message', '')}" if isinstance(error, dict) else f"error: {error}"]
+        parts += [
+            "",
+            f"error: {error.get('code', '')}: {error.get('message', '')}"
+            if isinstance(error, dict)
+            else f"error: {error}",
+        ]
     response = view.get("response")
     if response:
         parts += ["", f"response: {response.get('statusCode')} {_preview(response.get('body'))}"]

@@ -22,13 +22,11 @@ from pairflow.cli.common import (
     store_option,
 )
 from pairflow.cli.render import render_run, render_runs
-from pairflow.definition.loader import load_workflow
-from pairflow.definition.model import build_definition
 from pairflow.definition.parameters import load_parameter_file, resolve_parameters
-from pairflow.definition.validate import validate_definition
+from pairflow.definition.validate import load_and_validate
 from pairflow.engine.runner import Engine
 from pairflow.engine.view import run_view
-from pairflow.errors import DefinitionError, RunNotFoundError
+from pairflow.errors import InputError, RunNotFoundError
 from pairflow.store import open_store
 from pairflow.store.base import Store
 
@@ -50,11 +48,31 @@ async def _resume_quietly(engine: Engine) -> int:
 
 @click.command("run")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--name", "workflow_name", default=None, help="Workflow name (default: the file's name), or which workflow of an ARM template.")
-@click.option("--trigger-body", default=None, metavar="JSON|@FILE", help="The trigger's body, as JSON or @file.")
-@click.option("--trigger-headers", default=None, metavar="JSON|@FILE", help="The trigger's headers, as a JSON object or @file.")
-@click.option("--parameters", "parameters_file", default=None, type=click.Path(dir_okay=False, path_type=Path), help="A parameter file (ARM shape or a plain object).")
-@click.option("--json", "as_json", is_flag=True, help="Print the run as one JSON object (stable; see docs/run-json.md).")
+@click.option(
+    "--name",
+    "workflow_name",
+    default=None,
+    help="Workflow name (default: the file's name), or which workflow of an ARM template.",
+)
+@click.option(
+    "--trigger-body", default=None, metavar="JSON|@FILE", help="The trigger's body, as JSON or @file."
+)
+@click.option(
+    "--trigger-headers",
+    default=None,
+    metavar="JSON|@FILE",
+    help="The trigger's headers, as a JSON object or @file.",
+)
+@click.option(
+    "--parameters",
+    "parameters_file",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A parameter file (ARM shape or a plain object).",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the run as one JSON object (stable; see docs/run-json.md)."
+)
 @store_option
 @handle_errors
 def run_command(
@@ -70,12 +88,9 @@ def run_command(
 
     Exit status: 0 the run succeeded, 1 it failed or was cancelled, 2 bad input, 3 the store cannot be opened.
     """
-    loaded = load_workflow(file, workflow_name)
-    issues = validate_definition(loaded.definition)
-    if issues:
-        raise DefinitionError([(loaded.pointer_prefix + pointer, message) for pointer, message in issues], str(file))
-    model = build_definition(loaded.definition)
-    supplied: dict[str, Any] = dict(loaded.parameters)
+    loaded, model = load_and_validate(file, workflow_name)
+    # Values embedded beside the definition count only for parameters it declares.
+    supplied: dict[str, Any] = {k: v for k, v in loaded.parameters.items() if k in model.parameters}
     source = str(file)
     if parameters_file is not None:
         supplied.update(load_parameter_file(parameters_file))
@@ -84,7 +99,7 @@ def run_command(
     body = read_json_argument(trigger_body, "--trigger-body") if trigger_body is not None else None
     headers = read_json_argument(trigger_headers, "--trigger-headers") if trigger_headers is not None else {}
     if not isinstance(headers, dict):
-        raise DefinitionError([("", "--trigger-headers must be a JSON object")])
+        raise InputError("--trigger-headers: expected a JSON object")
 
     store = open_store(store_url)
     try:
@@ -125,7 +140,9 @@ async def _run_once(
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @store_option
 @handle_errors
-def runs_command(workflow: str | None, status: str | None, limit: int, as_json: bool, store_url: str | None) -> None:
+def runs_command(
+    workflow: str | None, status: str | None, limit: int, as_json: bool, store_url: str | None
+) -> None:
     """List runs, newest first."""
     store = open_store(store_url)
     try:
@@ -153,7 +170,9 @@ def runs_command(workflow: str | None, status: str | None, limit: int, as_json: 
 
 @click.command("show")
 @click.argument("run_id")
-@click.option("--json", "as_json", is_flag=True, help="Print the run as one JSON object (the same as `run --json`).")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the run as one JSON object (the same as `run --json`)."
+)
 @store_option
 @handle_errors
 def show_command(run_id: str, as_json: bool, store_url: str | None) -> None:

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pairflow.errors import DefinitionError, InputError
+from pairflow.errors import DefinitionError
 from pairflow.jsontypes import JSON, JSONObject
 
 WORKFLOW_RESOURCE_TYPE = "microsoft.logic/workflows"
@@ -50,19 +50,22 @@ def load_workflow(source: str | Path | JSONObject, name: str | None = None) -> L
 
 
 def _read_text(path: Path) -> str:
+    source = str(path)
     if path.is_dir():
-        raise InputError(f"{path}: is a directory, not a workflow file")
+        raise DefinitionError([("", "is a directory, not a workflow file")], source)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
+        raise DefinitionError([("", "no such file")], source) from None
     except OSError as error:
-        raise InputError(f"{path}: cannot read: {error.strerror or error}") from None
+        raise DefinitionError([("", f"cannot read: {error.strerror or error}")], source) from None
     try:
         # utf-8-sig: files saved by Visual Studio carry a byte order mark (three corpus files do).
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise InputError(f"{path}: not UTF-8 text (invalid byte at offset {error.start})") from None
+        raise DefinitionError(
+            [("", f"not UTF-8 text (invalid byte at offset {error.start})")], source
+        ) from None
 
 
 def parse_json_text(text: str, source: str) -> JSON:
@@ -88,7 +91,9 @@ def _too_deep(document: JSON) -> str | None:
         if depth > MAX_NESTING:
             return pointer
         if isinstance(value, dict):
-            stack.extend((child, f"{pointer}/{escape_pointer(key)}", depth + 1) for key, child in value.items())
+            stack.extend(
+                (child, f"{pointer}/{escape_pointer(key)}", depth + 1) for key, child in value.items()
+            )
         elif isinstance(value, list):
             stack.extend((child, f"{pointer}/{index}", depth + 1) for index, child in enumerate(value))
     return None
@@ -98,12 +103,14 @@ def escape_pointer(token: str) -> str:
     return token.replace("~", "~0").replace("/", "~1")
 
 
-def locate_workflow(document: JSON, source: str, default_name: str, name: str | None = None) -> LoadedWorkflow:
+def locate_workflow(
+    document: JSON, source: str, default_name: str, name: str | None = None
+) -> LoadedWorkflow:
     """Pick the definition out of a parsed document of any of the four shapes."""
     if not isinstance(document, dict):
         raise DefinitionError([("", f"expected a JSON object, got {describe_json_type(document)}")], source)
     if isinstance(document.get("resources"), list):
-        return _from_arm_template(document, source, name)
+        return _from_arm_template(document, source, default_name, name)
     definition = document.get("definition")
     if isinstance(definition, dict):
         kind = document.get("kind")
@@ -119,7 +126,8 @@ def locate_workflow(document: JSON, source: str, default_name: str, name: str | 
     if isinstance(properties, dict) and isinstance(properties.get("definition"), dict):
         resource_name = document.get("name")
         return LoadedWorkflow(
-            name=name or (resource_name if isinstance(resource_name, str) and resource_name else default_name),
+            name=name
+            or (resource_name if isinstance(resource_name, str) and resource_name else default_name),
             definition=properties["definition"],
             kind=None,
             source=source,
@@ -146,7 +154,9 @@ def _embedded_values(parameters: JSON) -> dict[str, JSON]:
     if not isinstance(parameters, dict):
         return {}
     return {
-        key: entry["value"] for key, entry in parameters.items() if isinstance(entry, dict) and "value" in entry
+        key: entry["value"]
+        for key, entry in parameters.items()
+        if isinstance(entry, dict) and "value" in entry
     }
 
 
@@ -159,7 +169,11 @@ class _Candidate:
 
     @property
     def shown(self) -> str:
-        return self.resolved if self.resolved is not None else self.raw_name
+        """The name to choose this workflow by: its resolved name, else its parameter's name."""
+        if self.resolved is not None:
+            return self.resolved
+        match = _SIMPLE_ARM_REFERENCE.match(self.raw_name)
+        return match.group(2) if match is not None else self.raw_name
 
     def answers_to(self, wanted: str) -> bool:
         if wanted in (self.resolved, self.raw_name):
@@ -169,7 +183,9 @@ class _Candidate:
         return self.resolved is None and match is not None and match.group(2) == wanted
 
 
-def _from_arm_template(template: JSONObject, source: str, name: str | None) -> LoadedWorkflow:
+def _from_arm_template(
+    template: JSONObject, source: str, default_name: str, name: str | None
+) -> LoadedWorkflow:
     candidates: list[_Candidate] = []
     for index, resource in enumerate(template["resources"]):
         if not isinstance(resource, dict):
@@ -179,39 +195,44 @@ def _from_arm_template(template: JSONObject, source: str, name: str | None) -> L
         raw_name = str(resource.get("name", ""))
         candidates.append(_Candidate(index, raw_name, resolve_arm_name(raw_name, template), resource))
     if not candidates:
-        raise DefinitionError([("/resources", "the ARM template holds no Microsoft.Logic/workflows resource")], source)
-    listed = ", ".join(repr(c.shown) for c in candidates)
+        raise DefinitionError(
+            [("/resources", "the ARM template holds no Microsoft.Logic/workflows resource")], source
+        )
+    listed = ", ".join(f"'{c.shown}'" for c in candidates)
     if name is None:
         if len(candidates) > 1:
             raise DefinitionError(
-                [("/resources", f"the ARM template holds {len(candidates)} workflows ({listed}); choose one by name")],
+                [
+                    (
+                        "/resources",
+                        f"the ARM template holds {len(candidates)} workflows ({listed}); choose one by name",
+                    )
+                ],
                 source,
             )
         chosen = candidates[0]
     else:
         matching = [c for c in candidates if c.answers_to(name)]
         if not matching:
-            raise DefinitionError([("/resources", f"no workflow named '{name}' in the ARM template ({listed})")], source)
+            raise DefinitionError(
+                [("/resources", f"no workflow named '{name}' in the ARM template ({listed})")], source
+            )
         if len(matching) > 1:
-            raise DefinitionError([("/resources", f"{len(matching)} workflows answer to '{name}' ({listed})")], source)
+            raise DefinitionError(
+                [("/resources", f"{len(matching)} workflows answer to '{name}' ({listed})")], source
+            )
         chosen = matching[0]
     pointer = f"/resources/{chosen.index}/properties/definition"
     properties = chosen.resource.get("properties")
     if not isinstance(properties, dict) or not isinstance(properties.get("definition"), dict):
         raise DefinitionError([(pointer, "expected the workflow's definition object here")], source)
-    if chosen.resolved is None and name is None:
-        raise DefinitionError(
-            [
-                (
-                    f"/resources/{chosen.index}/name",
-                    f"cannot resolve the workflow name {chosen.raw_name!r}: only [parameters('x')] and "
-                    "[variables('x')] with a default are understood; choose it by name",
-                )
-            ],
-            source,
-        )
+    if chosen.resolved is not None:
+        workflow_name = chosen.resolved
+    else:
+        # An expression we cannot evaluate names it: use the name asked for, else the file's stem.
+        workflow_name = name if name is not None else default_name
     return LoadedWorkflow(
-        name=name if chosen.resolved is None and name is not None else chosen.shown,
+        name=workflow_name,
         definition=properties["definition"],
         kind=None,
         source=source,

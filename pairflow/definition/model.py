@@ -64,7 +64,10 @@ KNOWN_ACTION_TYPES: Mapping[str, str] = MappingProxyType(
     {name.lower(): name for name in (*CONTROL_TYPES, *EXECUTOR_TYPES)}
 )
 KNOWN_TRIGGER_TYPES: Mapping[str, str] = MappingProxyType(
-    {name.lower(): name for name in ("Request", "Recurrence", "Http", "HttpWebhook", "SlidingWindow", "Manual")}
+    {
+        name.lower(): name
+        for name in ("Request", "Recurrence", "Http", "HttpWebhook", "SlidingWindow", "Manual")
+    }
 )
 # Types that are real Logic Apps types but need services pairflow does not provide (yet).
 UNSUPPORTED_ACTION_TYPES: Mapping[str, str] = MappingProxyType(
@@ -257,7 +260,9 @@ def _build_actions(
         if canonical == "If":
             raw_else = raw.get("else")
             if isinstance(raw_else, dict):
-                else_children = _build_actions(raw_else.get("actions"), f"{here}/else/actions", name, "else", index)
+                else_children = _build_actions(
+                    raw_else.get("actions"), f"{here}/else/actions", name, "else", index
+                )
         if canonical == "Switch":
             raw_cases = raw.get("cases")
             if isinstance(raw_cases, dict):

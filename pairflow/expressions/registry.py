@@ -42,7 +42,9 @@ class FunctionSpec:
 FUNCTIONS: dict[str, FunctionSpec] = {}
 
 
-def function(name: str, min_args: int, max_args: int | None = -1, *, context: bool = False) -> Callable[[F], F]:
+def function(
+    name: str, min_args: int, max_args: int | None = -1, *, context: bool = False
+) -> Callable[[F], F]:
     """Register a built-in function. `max_args=-1` (the default) means exactly `min_args`."""
 
     def register(impl: F) -> F:

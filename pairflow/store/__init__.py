@@ -1,1 +1,56 @@
-"""pairflow."""
+"""The store: where workflow versions, runs and action records are kept.
+
+`open_store` turns a store URL into a backend: `None` (./pairflow.db), `sqlite:///relative.db`,
+`sqlite:////absolute.db` or a bare path. `?durability=full` after a SQLite URL makes every commit wait
+for the disk.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs
+
+from pairflow.errors import InputError, StoreError
+from pairflow.store.base import Store
+from pairflow.store.settings import Durability
+
+__all__ = ["DEFAULT_PATH", "Durability", "Store", "open_store"]
+
+DEFAULT_PATH = "pairflow.db"
+_SQLITE_PREFIX = "sqlite:///"
+_POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def open_store(url: str | None, durability: Durability | None = None) -> Store:
+    """Open the store a URL names; an explicit `durability` wins over the URL's `?durability=`."""
+    from pairflow.store.sqlite import SqliteStore
+
+    if url is None:
+        return SqliteStore(Path(DEFAULT_PATH), durability or Durability.NORMAL)
+    if url.startswith(_POSTGRES_SCHEMES):
+        raise StoreError("the PostgreSQL store is not available yet")
+    if url.startswith(_SQLITE_PREFIX):
+        path, _, query = url[len(_SQLITE_PREFIX) :].partition("?")
+        chosen = durability or _durability_option(url, query)
+    elif "://" in url or url.startswith("sqlite:"):
+        raise InputError(
+            f"store URL {url!r}: unknown kind; use sqlite:///PATH, a file path or postgresql://…"
+        )
+    else:
+        path, chosen = url, durability or Durability.NORMAL
+    if not path:
+        raise InputError(f"store URL {url!r}: no file path")
+    return SqliteStore(Path(path), chosen)
+
+
+def _durability_option(url: str, query: str) -> Durability:
+    options = parse_qs(query, keep_blank_values=True)
+    unknown = sorted(set(options) - {"durability"})
+    if unknown:
+        raise InputError(f"store URL {url!r}: unknown option {unknown[0]!r}; only 'durability' is known")
+    values = options.get("durability", [Durability.NORMAL.value])
+    try:
+        return Durability(values[-1].lower())
+    except ValueError:
+        known = ", ".join(level.value for level in Durability)
+        raise InputError(f"store URL {url!r}: durability {values[-1]!r} is not one of {known}") from None

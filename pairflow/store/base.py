@@ -21,8 +21,10 @@ class Store(ABC):
 
     # -- workflows -----------------------------------------------------------------------------------
     @abstractmethod
-    def put_workflow(self, name: str, definition: JSONObject, parameters: JSONObject, now: datetime) -> WorkflowVersion:
-        """Store a new version when definition or parameters differ from the latest; else return the latest."""
+    def put_workflow(
+        self, name: str, definition: JSONObject, parameters: JSONObject, now: datetime
+    ) -> WorkflowVersion:
+        """Store a new version when definition or parameters changed; else return the latest."""
 
     @abstractmethod
     def get_workflow(self, name: str, version: int | None = None) -> WorkflowVersion | None:

@@ -13,17 +13,21 @@ from datetime import UTC, datetime
 from pairflow.errors import StoreError
 from pairflow.jsontypes import JSON
 
-def dump_json(value: JSON, place: str) -> str:
+# One encoder for every call: `json.dumps` with options builds a new one each time (a commit encodes many).
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+
+
+def dump_json(value: JSON, place: str, field: str) -> str:
     """Compact JSON, keeping non-ASCII text and key order; NaN and non-JSON values are refused."""
     try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return _ENCODE(value)
     except (TypeError, ValueError) as exc:
-        raise StoreError(f"{place}: value is not JSON: {exc}") from exc
+        raise StoreError(f"{place}: {field}: value is not JSON: {exc}") from exc
 
 
-def dump_optional_json(value: JSON, place: str) -> str | None:
+def dump_optional_json(value: JSON, place: str, field: str) -> str | None:
     """None stays SQL NULL (absent), anything else is JSON text."""
-    return None if value is None else dump_json(value, place)
+    return None if value is None else dump_json(value, place, field)
 
 
 def load_json(text: str | None) -> JSON:
@@ -35,15 +39,15 @@ def canonical_json(value: JSON) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True, allow_nan=False)
 
 
-def dump_time(value: datetime, place: str) -> str:
+def dump_time(value: datetime, place: str, field: str) -> str:
     """A timezone-aware datetime as fixed-width UTC text; a naive one is refused, not guessed."""
     if value.tzinfo is None or value.utcoffset() is None:
-        raise StoreError(f"{place}: datetime {value.isoformat()} has no timezone")
+        raise StoreError(f"{place}: {field}: datetime {value.isoformat()} has no timezone")
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
-def dump_optional_time(value: datetime | None, place: str) -> str | None:
-    return None if value is None else dump_time(value, place)
+def dump_optional_time(value: datetime | None, place: str, field: str) -> str | None:
+    return None if value is None else dump_time(value, place, field)
 
 
 def load_time(text: str) -> datetime:

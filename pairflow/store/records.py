@@ -28,7 +28,9 @@ class RunRecord:
     workflow: str
     version: int
     status: str  # "Running", "Succeeded", "Failed", "Cancelled"
-    trigger: JSONObject  # the trigger result: {name, inputs, outputs: {headers, body}, startTime, endTime, status}
+    trigger: (
+        JSONObject  # the trigger result: {name, inputs, outputs: {headers, body}, startTime, endTime, status}
+    )
     created_at: datetime
     variables: JSONObject = field(default_factory=dict)  # name -> {"type": t, "value": v}
     outputs: JSONObject | None = None
@@ -55,7 +57,9 @@ class ActionRecord:
     start_time: datetime | None = None
     end_time: datetime | None = None
     tracked_properties: JSONObject | None = None
-    state: JSONObject = field(default_factory=dict)  # the engine's private bookkeeping (loop progress, branch)
+    state: JSONObject = field(
+        default_factory=dict
+    )  # the engine's private bookkeeping (loop progress, branch)
 
     @property
     def key(self) -> tuple[str, str]:

@@ -21,7 +21,7 @@ import pytest
 
 
 class _Backend:
-    """Counts calls per path; the first call to /slow blocks until released (the process is killed meanwhile)."""
+    """Counts calls per path; the first call to /slow blocks until released (its caller is killed)."""
 
     def __init__(self) -> None:
         self.hits: Counter[str] = Counter()
@@ -110,8 +110,8 @@ def test_run_killed_mid_action_resumes_without_repeating_completed_actions(
 
     process = subprocess.Popen(
         _pairflow("run", str(workflow), "--trigger-body", '{"order": 7}', store=store),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         assert state.slow_entered.wait(30), "the run never reached the slow action"
@@ -124,7 +124,9 @@ def test_run_killed_mid_action_resumes_without_repeating_completed_actions(
     assert resumed.returncode == 0, resumed.stderr
     assert "resumed 1 run" in resumed.stdout
 
-    listing = subprocess.run(_pairflow("runs", "--json", store=store), capture_output=True, text=True, timeout=60)
+    listing = subprocess.run(
+        _pairflow("runs", "--json", store=store), capture_output=True, text=True, timeout=60
+    )
     runs = json.loads(listing.stdout)
     assert [r["status"] for r in runs] == ["Succeeded"]
     shown = subprocess.run(
@@ -140,13 +142,15 @@ def test_run_killed_mid_action_resumes_without_repeating_completed_actions(
     assert state.hits["/slow"] == 2
 
 
-def test_later_command_resumes_interrupted_run_automatically(tmp_path: Path, backend: tuple[_Backend, str]) -> None:
+def test_later_command_resumes_interrupted_run_automatically(
+    tmp_path: Path, backend: tuple[_Backend, str]
+) -> None:
     state, base_url = backend
     workflow = tmp_path / "crashy.json"
     workflow.write_text(json.dumps(_definition(base_url)))
     store = tmp_path / "runs.db"
     process = subprocess.Popen(
-        _pairflow("run", str(workflow), store=store), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        _pairflow("run", str(workflow), store=store), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         assert state.slow_entered.wait(30)
@@ -154,7 +158,9 @@ def test_later_command_resumes_interrupted_run_automatically(tmp_path: Path, bac
     finally:
         process.wait(10)
 
-    listing = subprocess.run(_pairflow("runs", "--json", store=store), capture_output=True, text=True, timeout=60)
+    listing = subprocess.run(
+        _pairflow("runs", "--json", store=store), capture_output=True, text=True, timeout=60
+    )
     assert listing.returncode == 0, listing.stderr
     assert [r["status"] for r in json.loads(listing.stdout)] == ["Succeeded"]
     assert state.hits["/start"] == 1

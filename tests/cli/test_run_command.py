@@ -16,7 +16,9 @@ EXAMPLE = REPO / "examples" / "order-approval.json"
 ORDER = REPO / "examples" / "order.json"
 
 
-def pairflow(*args: str, store: Path | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def pairflow(
+    *args: str, store: Path | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "pairflow", *args]
     if store is not None:
         command += ["--store", f"sqlite:///{store}"]
@@ -65,8 +67,14 @@ def test_run_json_has_the_documented_fields(tmp_path: Path) -> None:
 
 def test_parameters_file_overrides_defaults(tmp_path: Path) -> None:
     store = tmp_path / "runs.db"
-    params = write(tmp_path, "parameters.west.json", {"parameters": {"approvalLimit": {"value": 1000}, "currency": {"value": "USD"}}})
-    result = pairflow("run", str(EXAMPLE), "--trigger-body", f"@{ORDER}", "--parameters", str(params), "--json", store=store)
+    params = write(
+        tmp_path,
+        "parameters.west.json",
+        {"parameters": {"approvalLimit": {"value": 1000}, "currency": {"value": "USD"}}},
+    )
+    result = pairflow(
+        "run", str(EXAMPLE), "--trigger-body", f"@{ORDER}", "--parameters", str(params), "--json", store=store
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["outputs"]["decision"] == "approved automatically"
 
@@ -81,7 +89,10 @@ def test_failed_run_exits_1_and_reports_the_error(tmp_path: Path) -> None:
             "actions": {
                 "Stop": {
                     "type": "Terminate",
-                    "inputs": {"runStatus": "Failed", "runError": {"code": "Nope", "message": "stopped on purpose"}},
+                    "inputs": {
+                        "runStatus": "Failed",
+                        "runError": {"code": "Nope", "message": "stopped on purpose"},
+                    },
                     "runAfter": {},
                 }
             },
@@ -102,7 +113,9 @@ def test_failed_run_exits_1_and_reports_the_error(tmp_path: Path) -> None:
         (["--parameters", "/nonexistent/params.json"], "params.json"),
     ],
 )
-def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path: Path, args: list[str], cause: str) -> None:
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(
+    tmp_path: Path, args: list[str], cause: str
+) -> None:
     store = tmp_path / "runs.db"
     result = pairflow("run", str(EXAMPLE), *args, store=store)
     assert result.returncode == 2
@@ -116,7 +129,10 @@ def test_invalid_definition_exits_2_naming_the_pointer(tmp_path: Path) -> None:
     workflow = write(
         tmp_path,
         "bad.json",
-        {"triggers": {}, "actions": {"A": {"type": "Compose", "inputs": 1, "runAfter": {"Missing": ["Succeeded"]}}}},
+        {
+            "triggers": {},
+            "actions": {"A": {"type": "Compose", "inputs": 1, "runAfter": {"Missing": ["Succeeded"]}}},
+        },
     )
     result = pairflow("run", str(workflow), store=store)
     assert result.returncode == 2

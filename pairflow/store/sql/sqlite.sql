@@ -55,8 +55,11 @@ SELECT id, workflow, version, status, trigger, created_at, variables, outputs, e
        ended_at, owner, lease_until, parent_run, epoch
 FROM runs WHERE status = 'Running' ORDER BY created_at, seq;
 
--- name: run_exists
-SELECT 1 FROM runs WHERE id = :id;
+-- name: first_missing_run
+-- :ids is a JSON array of run ids; the first that has no run, if any.
+SELECT ids.value FROM json_each(:ids) AS ids
+WHERE NOT EXISTS (SELECT 1 FROM runs WHERE runs.id = ids.value)
+LIMIT 1;
 
 -- name: set_variables
 UPDATE runs SET variables = :variables WHERE id = :id;

@@ -7,7 +7,7 @@ CREATE TABLE workflows (
     version     INTEGER NOT NULL CHECK (version >= 1),
     definition  TEXT    NOT NULL,
     parameters  TEXT    NOT NULL,
-    -- canonical (key-sorted) JSON of definition and parameters: equal content, equal text
+    -- sha256 of the key-sorted JSON of definition and parameters: equal content, equal text
     fingerprint TEXT    NOT NULL,
     created_at  TEXT    NOT NULL,
     enabled     INTEGER NOT NULL DEFAULT 1,

@@ -1,0 +1,82 @@
+"""How many commits per second the SQLite store sustains, on a temporary file.
+
+Single: one RunUpdate with one ActionRecord per commit (an engine without group commit), at NORMAL and
+FULL durability. Batched: 50 updates for 50 runs per commit (group commit). Medians of 5 rounds.
+
+    .venv/bin/python bench/bench_store.py [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pairflow.store.records import ActionRecord, RunRecord, RunUpdate
+from pairflow.store.settings import Durability
+from pairflow.store.sqlite import SqliteStore
+
+NOW = datetime.now(UTC)
+
+
+def update(run_id: str, step: int) -> RunUpdate:
+    record = ActionRecord(
+        run_id=run_id,
+        name=f"Action_{step}",
+        repetition="",
+        status="Succeeded",
+        attempts=1,
+        inputs={"method": "POST", "uri": "http://127.0.0.1/orders", "body": {"order": step}},
+        outputs={"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": {"ok": True}},
+        start_time=NOW,
+        end_time=NOW,
+    )
+    return RunUpdate(run_id=run_id, actions=[record])
+
+
+def one_round(folder: Path, durability: Durability, commits: int, batch: int) -> float:
+    """Commits per second over `commits` commits of `batch` updates each, on a fresh file."""
+    path = folder / f"bench-{durability}-{batch}-{time.monotonic_ns()}.db"
+    with SqliteStore(path, durability) as store:
+        run_ids = [f"run-{n}" for n in range(batch)]
+        for run_id in run_ids:
+            store.create_run(
+                RunRecord(
+                    id=run_id, workflow="bench", version=1, status="Running", trigger={}, created_at=NOW
+                )
+            )
+        batches = [[update(run_id, step) for run_id in run_ids] for step in range(commits)]
+        started = time.perf_counter()
+        for updates in batches:
+            store.commit(updates)
+        elapsed = time.perf_counter() - started
+    return commits / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rounds", type=int, default=5)
+    options = parser.parse_args()
+    cases = [
+        ("single update, NORMAL", Durability.NORMAL, 5000, 1),
+        ("single update, FULL", Durability.FULL, 500, 1),
+        ("50 updates/commit, NORMAL", Durability.NORMAL, 400, 50),
+        ("50 updates/commit, FULL", Durability.FULL, 100, 50),
+    ]
+    with tempfile.TemporaryDirectory(prefix="pairflow-bench-") as folder:
+        for label, durability, commits, batch in cases:
+            rates = [one_round(Path(folder), durability, commits, batch) for _ in range(options.rounds)]
+            median = statistics.median(rates)
+            print(
+                f"{label:<28} {median:>10,.0f} commits/s  {median * batch:>10,.0f} updates/s"
+                f"  (median of {options.rounds}, {commits} commits each)"
+            )
+
+
+if __name__ == "__main__":
+    main()

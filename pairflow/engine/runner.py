@@ -1,0 +1,873 @@
+"""The runner: carries out the state machine's commands for runs, durably.
+
+`Engine` creates runs, takes a run's lease, and drives it: it asks `decide` what is next, opens
+containers (evaluating If/Switch/Foreach/Until expressions), runs executors, and commits every
+action record before anything that depends on it starts. Commits of concurrent runs are grouped
+into one store transaction per event-loop turn. A run resumed after a crash continues from its
+committed records: actions recorded Succeeded are never executed again, an action recorded Running
+is executed again with `attempts + 1`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import uuid
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import httpx
+
+import pairflow.actions
+from pairflow.actions.base import EXECUTORS, NO_ITEM, ActionResult, NoItem, Variables, WorkflowCaller
+from pairflow.actions.common import parse_duration
+from pairflow.definition.model import ActionDef, WorkflowDefinition, build_definition
+from pairflow.engine.clock import Clock, SystemClock
+from pairflow.engine.condition import case_matches, condition_holds
+from pairflow.engine.context import RunContext, RunScope, RunVariables, action_result, iso
+from pairflow.engine.decide import (
+    CANCELLED,
+    CONTAINER_TYPES,
+    FAILED,
+    RUNNING,
+    SKIPPED,
+    SUCCEEDED,
+    TERMINAL,
+    Command,
+    CompleteAction,
+    CompleteIteration,
+    CompleteRun,
+    EvaluateUntil,
+    Plan,
+    RunState,
+    SkipAction,
+    StartAction,
+    apply_iteration,
+    decide_after,
+    decide_after_iteration,
+    decide_all,
+    iteration_key,
+    open_container,
+)
+from pairflow.errors import ExpressionError, InputError, PairflowError, RunNotFoundError, StoreError
+from pairflow.expressions import evaluate
+from pairflow.jsontypes import JSON, JSONObject
+from pairflow.store.base import Store
+from pairflow.store.records import ActionRecord, RunRecord, RunUpdate, WorkflowVersion
+
+_ = pairflow.actions  # importing the package registers the built-in executors
+
+LEASE_SECONDS = 15.0  # how long a run's lease lasts without renewal
+DEFAULT_FOREACH_CONCURRENCY = 20  # parallel iterations (Logic Apps' default)
+MAX_FOREACH_CONCURRENCY = 50  # Logic Apps' upper bound
+UNTIL_DEFAULT_COUNT = 60
+UNTIL_DEFAULT_TIMEOUT = "PT1H"
+WAITING = "Waiting"
+
+# Executors that compute from the run's state without I/O: a crash while one runs is the same as a
+# crash before it started, so their Running state is not committed separately.
+INSTANT_TYPES = frozenset(
+    {
+        "Compose",
+        "InitializeVariable",
+        "SetVariable",
+        "IncrementVariable",
+        "DecrementVariable",
+        "AppendToArrayVariable",
+        "AppendToStringVariable",
+        "ParseJson",
+        "Query",
+        "Select",
+        "Join",
+        "Table",
+        "Response",
+    }
+)
+
+WorkflowLoader = Callable[[str, int | None], WorkflowVersion | None]
+
+
+class RunLeasedError(PairflowError):
+    """Another live process is executing the run."""
+
+
+def default_owner() -> str:
+    """This process as a lease owner: 'pid@hostname'."""
+    return f"{os.getpid()}@{socket.gethostname()}"
+
+
+def owner_is_dead(owner: str | None) -> bool:
+    """True only for an owner 'pid@hostname' on this host whose process no longer exists."""
+    if not owner or "@" not in owner:
+        return False
+    pid_text, _, host = owner.partition("@")
+    if host != socket.gethostname():
+        return False
+    try:
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    if pid == os.getpid() or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class _CommitBatcher:
+    """Groups the updates submitted during one event-loop turn into one store transaction."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._pending: list[tuple[RunUpdate, asyncio.Future[None]]] = []
+        self._scheduled = False
+
+    async def commit(self, update: RunUpdate) -> None:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._pending.append((update, future))
+        if not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self._flush)
+        await future
+
+    def _flush(self) -> None:
+        self._scheduled = False
+        batch, self._pending = self._pending, []
+        try:
+            self._store.commit([update for update, _ in batch])
+        except StoreError:
+            # One bad update must not fail the others: commit them one by one.
+            for update, future in batch:
+                try:
+                    self._store.commit([update])
+                except StoreError as error:
+                    if not future.done():
+                        future.set_exception(error)
+                else:
+                    if not future.done():
+                        future.set_result(None)
+            return
+        for _, future in batch:
+            if not future.done():
+                future.set_result(None)
+
+
+class Engine:
+    """Starts, executes, resumes and cancels runs against one store."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Clock | None = None,
+        owner: str | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        id_factory: Callable[[], str] | None = None,
+        workflow_loader: WorkflowLoader | None = None,
+        lease_seconds: float = LEASE_SECONDS,
+    ) -> None:
+        self.store = store
+        self.clock: Clock = clock or SystemClock()
+        self.owner = owner or default_owner()
+        self._http = http_client
+        self._own_http = http_client is None
+        self._new_id = id_factory or (lambda: uuid.uuid4().hex)
+        self._load_workflow: WorkflowLoader = workflow_loader or store.get_workflow
+        self.lease_seconds = lease_seconds
+        self._plans: dict[tuple[str, int], tuple[WorkflowVersion, Plan]] = {}
+        self._batcher = _CommitBatcher(store)
+        self._drivers: dict[str, _RunDriver] = {}
+        self._renewer: asyncio.Task[None] | None = None
+
+    # -- public API ----------------------------------------------------------------------------------
+    async def start_run(
+        self,
+        workflow: str,
+        *,
+        trigger_outputs: JSONObject | None = None,
+        trigger_name: str | None = None,
+        version: int | None = None,
+        run_id: str | None = None,
+        parent_run: str | None = None,
+    ) -> RunRecord:
+        """Create the run (committed) with its trigger result; nothing executes yet."""
+        found, plan = self._plan(workflow, version)
+        definition = plan.definition
+        now = self.clock.now()
+        supplied = dict(trigger_outputs or {})
+        outputs: JSONObject = {
+            "headers": supplied.pop("headers", None) or {},
+            "body": supplied.pop("body", None),
+        }
+        outputs.update(supplied)
+        name = trigger_name or (definition.trigger.name if definition.trigger else "manual")
+        trigger_def = definition.triggers.get(name)
+        trigger: JSONObject = {
+            "name": name,
+            "inputs": trigger_def.inputs if trigger_def is not None else None,
+            "outputs": outputs,
+            "startTime": iso(now),
+            "endTime": iso(now),
+            "status": SUCCEEDED,
+        }
+        run = RunRecord(
+            id=run_id or self._new_id(),
+            workflow=found.name,
+            version=found.version,
+            status=RUNNING,
+            trigger=trigger,
+            created_at=now,
+            parent_run=parent_run,
+        )
+        self.store.create_run(run)
+        return run
+
+    async def execute(self, run_id: str) -> RunRecord:
+        """Take the run's lease and drive it to its end; returns the ended run."""
+        run = self.store.get_run(run_id)
+        if run is None:
+            raise RunNotFoundError(f"no run with id '{run_id}'")
+        return await self._execute(run, fresh=False)
+
+    async def _execute(self, run: RunRecord, *, fresh: bool) -> RunRecord:
+        """`fresh`: the run was just created by this engine, so it has no action records to load."""
+        run_id = run.id
+        if run.status != RUNNING:
+            return run
+        if run_id in self._drivers:
+            raise RunLeasedError(f"run '{run_id}' is already executing in this engine")
+        now = self.clock.now()
+        dead = [run.owner] if run.owner and owner_is_dead(run.owner) else []
+        until = now + timedelta(seconds=self.lease_seconds)
+        if not self.store.acquire_run(run_id, self.owner, now, until, dead):
+            raise RunLeasedError(f"run '{run_id}' is being executed by {run.owner or 'another process'}")
+        try:
+            version, plan = self._plan(run.workflow, run.version)
+            records = [] if fresh else self.store.load_actions(run_id)
+            driver = _RunDriver(self, run, version, plan, records)
+            self._drivers[run_id] = driver
+            self._ensure_renewer()
+            try:
+                ended = await driver.drive()
+            finally:
+                self._drivers.pop(run_id, None)
+        finally:
+            with contextlib.suppress(StoreError):
+                self.store.release_run(run_id, self.owner)
+        return ended
+
+    async def run(self, workflow: str, **start_kwargs: Any) -> RunRecord:
+        """Start a run and execute it to its end."""
+        record = await self.start_run(workflow, **start_kwargs)
+        return await self._execute(record, fresh=True)
+
+    async def resume_unfinished(self) -> list[RunRecord]:
+        """Execute every unfinished run this engine can take; the ones other live processes hold stay."""
+
+        async def attempt(run: RunRecord) -> RunRecord | None:
+            try:
+                return await self.execute(run.id)
+            except RunLeasedError:
+                return None
+
+        results = await asyncio.gather(*(attempt(run) for run in self.store.unfinished_runs()))
+        return [record for record in results if record is not None]
+
+    async def cancel(self, run_id: str) -> RunRecord:
+        """Cancel a run: actions in progress end Cancelled, nothing else starts."""
+        driver = self._drivers.get(run_id)
+        if driver is not None:
+            driver.request_cancel()
+            while run_id in self._drivers:
+                await asyncio.sleep(0)
+        else:
+            run = self.store.get_run(run_id)
+            if run is None:
+                raise RunNotFoundError(f"no run with id '{run_id}'")
+            if run.status == RUNNING:
+                now = self.clock.now()
+                cancelled = [
+                    replace(record, status=CANCELLED, end_time=now)
+                    for record in self.store.load_actions(run_id)
+                    if record.status not in TERMINAL
+                ]
+                self.store.commit([RunUpdate(run_id, actions=cancelled, status=CANCELLED, ended_at=now)])
+        record = self.store.get_run(run_id)
+        if record is None:  # pragma: no cover
+            raise RunNotFoundError(f"no run with id '{run_id}'")
+        return record
+
+    async def aclose(self) -> None:
+        if self._renewer is not None:
+            self._renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewer
+            self._renewer = None
+        if self._http is not None and self._own_http:
+            await self._http.aclose()
+            self._http = None
+
+    # -- internals used by drivers -------------------------------------------------------------------
+    @property
+    def http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = httpx.AsyncClient()
+        return self._http
+
+    async def commit(self, update: RunUpdate) -> None:
+        await self._batcher.commit(update)
+
+    def _plan(self, workflow: str, version: int | None) -> tuple[WorkflowVersion, Plan]:
+        if version is not None and (workflow, version) in self._plans:
+            return self._plans[(workflow, version)]
+        found = self._load_workflow(workflow, version)
+        if found is None:
+            where = f" version {version}" if version is not None else ""
+            raise InputError(f"no workflow named '{workflow}'{where} is deployed")
+        key = (found.name, found.version)
+        if key not in self._plans:
+            self._plans[key] = (found, Plan.build(build_definition(found.definition)))
+        return self._plans[key]
+
+    def _ensure_renewer(self) -> None:
+        if self._renewer is None or self._renewer.done():
+            self._renewer = asyncio.get_running_loop().create_task(self._renew_leases())
+
+    async def _renew_leases(self) -> None:
+        while self._drivers:
+            await self.clock.sleep(self.lease_seconds / 3)
+            if not self._drivers:
+                break
+            until = self.clock.now() + timedelta(seconds=self.lease_seconds)
+            with contextlib.suppress(StoreError):
+                self.store.renew_leases(self.owner, until)
+
+    async def call_workflow(
+        self, parent_run: str, workflow: str, trigger: str, body: JSON, headers: JSONObject
+    ) -> JSONObject:
+        """Run a child workflow to its end; its Response, or a reply made from how it ended."""
+        child = await self.start_run(
+            workflow,
+            trigger_outputs={"headers": headers, "body": body},
+            trigger_name=trigger,
+            parent_run=parent_run,
+        )
+        ended = await self.execute(child.id)
+        if ended.response is not None:
+            return ended.response
+        if ended.status == SUCCEEDED:
+            return {"statusCode": 200, "headers": {}, "body": ended.outputs}
+        error = ended.error or {
+            "code": "ActionFailed",
+            "message": f"The workflow '{workflow}' ended {ended.status}.",
+        }
+        return {"statusCode": 502, "headers": {}, "body": {"error": error}}
+
+
+def _parameters(definition: WorkflowDefinition, version: WorkflowVersion) -> JSONObject:
+    values = dict(version.parameters)
+    for name, parameter in definition.parameters.items():
+        if name not in values and parameter.has_default:
+            values[name] = parameter.default
+    return values
+
+
+class _ExecutorContext:
+    """`pairflow.actions.base.ActionContext` for one attempt of one action."""
+
+    def __init__(self, driver: _RunDriver, action: ActionDef, repetition: str, attempt: int) -> None:
+        self._driver = driver
+        self._context = RunContext(driver.scope, repetition)
+        self._repetition = repetition
+        self.run_id = driver.run.id
+        self.action = action
+        self.attempt = attempt
+        self.variables: Variables = driver.variables
+        self._engine = driver.engine
+        self.http: httpx.AsyncClient = driver.engine.http
+
+    def evaluate(self, value: JSON, *, item: JSON | NoItem = NO_ITEM) -> JSON:
+        context = self._context if isinstance(item, NoItem) else self._context.with_item(item)
+        return evaluate(value, context)
+
+    def now(self) -> Any:
+        return self._engine.clock.now()
+
+    async def sleep(self, seconds: float) -> None:
+        await self._engine.clock.sleep(seconds)
+
+    @property
+    def idempotency_key(self) -> str:
+        where = f"/{self._repetition}" if self._repetition else ""
+        return f"{self.run_id}/{self.action.name}{where}/{self.attempt}"
+
+    @property
+    def call_workflow(self) -> WorkflowCaller:
+        engine = self._engine
+        parent = self.run_id
+
+        async def call(workflow: str, trigger: str, body: JSON, headers: JSONObject) -> JSONObject:
+            return await engine.call_workflow(parent, workflow, trigger, body, headers)
+
+        return call
+
+
+class _Cancel:
+    """Queue marker: the run was asked to stop."""
+
+
+_CANCEL = _Cancel()
+_Finished = tuple[str, str, ActionRecord, ActionResult]
+
+
+class _RunDriver:
+    """Drives one run: applies commands, executes actions, commits before dependents start."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        run: RunRecord,
+        version: WorkflowVersion,
+        plan: Plan,
+        records: list[ActionRecord],
+    ) -> None:
+        self.engine = engine
+        self.run = run
+        self.plan = plan
+        self.clock = engine.clock
+        self.state = RunState.load(plan, records)
+        self.variables = RunVariables(run.variables)
+        self.scope = RunScope(
+            run_id=run.id,
+            workflow=run.workflow,
+            trigger=run.trigger,
+            parameters=_parameters(plan.definition, version),
+            plan=plan,
+            state=self.state,
+            variables=self.variables,
+            clock=engine.clock,
+        )
+        self.pending = RunUpdate(run.id)
+        self.starts: list[tuple[str, str]] = []
+        self.tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self.results: asyncio.Queue[_Finished | _Cancel] = asyncio.Queue()
+        self.finished = False
+        self.ended: RunRecord | None = None
+
+    # -- the loop ------------------------------------------------------------------------------------
+    async def drive(self) -> RunRecord:
+        """Run to the end; the ended run as committed."""
+        for record in list(self.state.records.values()):
+            action = self.plan.definition.all_actions.get(record.name)
+            if record.status == RUNNING and action is not None and action.type not in CONTAINER_TYPES:
+                self.starts.append(record.key)  # it was running when its process died: run it again
+        self.apply(decide_all(self.plan, self.state))
+        try:
+            while not self.finished:
+                if self.starts:
+                    await self._round()
+                    continue
+                if self._has_pending():
+                    await self._flush()
+                    continue
+                if not self.tasks:
+                    # Nothing runs and nothing can start: the definition is stuck (a runAfter cycle).
+                    self.complete_run(
+                        FAILED, {"code": "InvalidTemplate", "message": "The run cannot make progress."}
+                    )
+                    break
+                await self._await_results()
+            await self._flush()
+        finally:
+            for task in self.tasks.values():
+                task.cancel()
+        assert self.ended is not None  # the loop ends only once the run has ended
+        return self.ended
+
+    async def _round(self) -> None:
+        batch, self.starts = self.starts, []
+        launch: list[tuple[ActionDef, ActionRecord]] = []
+        for name, repetition in batch:
+            if self.finished:
+                break
+            await self.begin(name, repetition, launch)
+        await self._flush()
+        for action, record in launch:
+            if not self.finished:
+                self.tasks[record.key] = asyncio.get_running_loop().create_task(self._execute(action, record))
+
+    async def _await_results(self) -> None:
+        first = await self.results.get()
+        items = [first]
+        while not self.results.empty():
+            items.append(self.results.get_nowait())
+        for item in items:
+            if self.finished:
+                return
+            if isinstance(item, _Cancel):
+                self.terminate(CANCELLED, None)
+                return
+            name, repetition, running, result = item
+            self.tasks.pop((name, repetition), None)
+            self.finish(running, result)
+
+    def request_cancel(self) -> None:
+        self.results.put_nowait(_CANCEL)
+
+    def _has_pending(self) -> bool:
+        pending = self.pending
+        return bool(pending.actions) or pending.variables is not None or pending.status is not None
+
+    async def _flush(self) -> None:
+        if not self._has_pending():
+            return
+        update, self.pending = self.pending, RunUpdate(self.run.id)
+        await self.engine.commit(update)
+
+    # -- commands ------------------------------------------------------------------------------------
+    def record(self, record: ActionRecord) -> None:
+        self.state.put(record)
+        self.pending.actions.append(record)
+
+    def apply(self, commands: Sequence[Command]) -> None:
+        queue: deque[Command] = deque(commands)
+        while queue and not self.finished:
+            command = queue.popleft()
+            if isinstance(command, StartAction):
+                if self.state.status(command.name, command.repetition) is None:
+                    # A placeholder so that further decisions see it as begun (never committed).
+                    self.state.put(ActionRecord(self.run.id, command.name, command.repetition, WAITING))
+                    self.starts.append((command.name, command.repetition))
+            elif isinstance(command, SkipAction):
+                skipped = self.plan.action(command.name)
+                if self.state.status(command.name, command.repetition) is None and skipped.type not in (
+                    "Foreach",
+                    "Until",
+                ):
+                    for _, children in skipped.child_lists():
+                        self.skip_tree(
+                            children, command.repetition, f"its container '{command.name}' was skipped"
+                        )
+                if self.state.status(command.name, command.repetition) is None:
+                    now = self.clock.now()
+                    self.record(
+                        ActionRecord(
+                            self.run.id,
+                            command.name,
+                            command.repetition,
+                            SKIPPED,
+                            start_time=now,
+                            end_time=now,
+                            code="ActionSkipped",
+                            error={
+                                "code": "ActionConditionFailed",
+                                "message": f"The execution of template action '{command.name}' is skipped: "
+                                "the 'runAfter' condition for it is not satisfied.",
+                            },
+                        )
+                    )
+            elif isinstance(command, CompleteAction):
+                current = self.state.records.get((command.name, command.repetition))
+                if current is None or current.status != RUNNING:
+                    continue
+                code = "ActionFailed" if command.status == FAILED else None
+                self.record(
+                    replace(
+                        current,
+                        status=command.status,
+                        error=command.error,
+                        end_time=self.clock.now(),
+                        code=code,
+                    )
+                )
+                queue.extend(decide_after(self.plan, self.state, command.name, command.repetition))
+            elif isinstance(command, CompleteIteration):
+                apply_iteration(self.state, command)
+                queue.extend(decide_after_iteration(self.plan, self.state, command.loop, command.repetition))
+            elif isinstance(command, EvaluateUntil):
+                queue.extend(self.evaluate_until(command))
+            elif isinstance(command, CompleteRun):
+                self.complete_run(command.status, command.error)
+
+    # -- beginning actions ---------------------------------------------------------------------------
+    async def begin(self, name: str, repetition: str, launch: list[tuple[ActionDef, ActionRecord]]) -> None:
+        action = self.plan.action(name)
+        previous = self.state.records.get((name, repetition))
+        attempts = (previous.attempts if previous is not None else 0) + 1
+        now = self.clock.now()
+        running = ActionRecord(self.run.id, name, repetition, RUNNING, attempts=attempts, start_time=now)
+        if action.type in CONTAINER_TYPES:
+            self.open(action, running)
+        elif action.type == "Terminate":
+            self.terminate_action(action, running)
+        elif action.type in INSTANT_TYPES:
+            self.state.put(running)
+            result = await self._run_executor(action, running)
+            self.finish(running, result)
+        else:
+            self.record(running)
+            launch.append((action, running))
+
+    def open(self, action: ActionDef, running: ActionRecord) -> None:
+        """Evaluate a container's expression and record it Running with its bookkeeping."""
+        context = RunContext(self.scope, running.repetition)
+        raw = action.raw
+        state: JSONObject = {"opened": True}
+        inputs: JSON = None
+        try:
+            if action.type == "If":
+                holds = condition_holds(raw.get("expression"), context)
+                state["branch"] = "actions" if holds else "else"
+                inputs = {"expressionResult": holds}
+            elif action.type == "Switch":
+                value = evaluate(raw.get("expression"), context)
+                state["branch"] = "default"
+                for case in action.cases.values():
+                    if case_matches(value, case.value):
+                        state["branch"] = case.name
+                        break
+                inputs = {"expressionValue": value}
+            elif action.type == "Foreach":
+                items = evaluate(raw.get("foreach"), context)
+                if not isinstance(items, list):
+                    kind = "Null" if items is None else type(items).__name__
+                    raise ExpressionError(
+                        f"The result of the evaluation of 'foreach' expression '{raw.get('foreach')}' is of "
+                        f"type '{kind}'. The result must be a valid array."
+                    )
+                inputs = items
+                state["count"] = len(items)
+                state["concurrency"] = self._foreach_concurrency(action)
+            elif action.type == "Until":
+                state["iteration"] = 0
+        except ExpressionError as error:
+            self.record(
+                replace(
+                    running,
+                    status=FAILED,
+                    end_time=self.clock.now(),
+                    code="InvalidTemplate",
+                    error={"code": "InvalidTemplate", "message": error.message},
+                )
+            )
+            self.apply(decide_after(self.plan, self.state, running.name, running.repetition))
+            return
+        self.record(replace(running, inputs=inputs, state=state))
+        if action.type in ("If", "Switch"):
+            # Logic Apps shows the actions of the branches not taken as Skipped.
+            for branch, children in action.child_lists():
+                if branch != state.get("branch"):
+                    self.skip_tree(children, running.repetition, "the branch was not taken")
+        self.apply(open_container(self.plan, self.state, running.name, running.repetition))
+
+    def skip_tree(self, actions: Mapping[str, ActionDef], repetition: str, why: str) -> None:
+        """Record actions (and what non-loop containers among them hold) Skipped."""
+        now = self.clock.now()
+        for name, action in actions.items():
+            if self.state.status(name, repetition) is not None:
+                continue
+            error = {
+                "code": "ActionSkipped",
+                "message": f"The execution of template action '{name}' is skipped: {why}.",
+            }
+            self.record(
+                ActionRecord(
+                    self.run.id,
+                    name,
+                    repetition,
+                    SKIPPED,
+                    start_time=now,
+                    end_time=now,
+                    code="ActionSkipped",
+                    error=error,
+                )
+            )
+            if action.type not in ("Foreach", "Until"):
+                for _, children in action.child_lists():
+                    self.skip_tree(children, repetition, f"its container '{action.name}' was skipped")
+
+    def _foreach_concurrency(self, action: ActionDef) -> int:
+        if "sequential" in action.operation_options:
+            return 1
+        parent = action.parent
+        while parent is not None:  # Logic Apps runs nested Foreach iterations one at a time
+            outer = self.plan.action(parent)
+            if outer.type == "Foreach":
+                return 1
+            parent = outer.parent
+        concurrency = action.runtime_configuration.get("concurrency")
+        repetitions = concurrency.get("repetitions") if isinstance(concurrency, dict) else None
+        if isinstance(repetitions, int) and not isinstance(repetitions, bool):
+            return max(1, min(MAX_FOREACH_CONCURRENCY, repetitions))
+        return DEFAULT_FOREACH_CONCURRENCY
+
+    def evaluate_until(self, command: EvaluateUntil) -> list[Command]:
+        record = self.state.records.get((command.loop, command.repetition))
+        if record is None or record.status != RUNNING:
+            return []
+        action = self.plan.action(command.loop)
+        inner = iteration_key(command.repetition, command.loop, command.index)
+        context = RunContext(self.scope, inner)
+        error: JSONObject | None = None
+        try:
+            done = condition_holds(action.raw.get("expression"), context)
+            limit = action.raw.get("limit")
+            limit = evaluate(limit, context) if isinstance(limit, dict) else {}
+            count = int(limit.get("count", UNTIL_DEFAULT_COUNT))
+            timeout = parse_duration(limit.get("timeout", UNTIL_DEFAULT_TIMEOUT))
+        except (ExpressionError, ValueError, TypeError) as failure:
+            message = failure.message if isinstance(failure, ExpressionError) else str(failure)
+            error = {"code": "InvalidTemplate", "message": message}
+            done, count, timeout = True, 0, 0.0
+        started = record.start_time or self.clock.now()
+        elapsed = (self.clock.now() - started).total_seconds()
+        if done or command.index + 1 >= count or elapsed >= timeout:
+            status = FAILED if error is not None else command.status
+            if status == FAILED and error is None:
+                error = {
+                    "code": "ActionFailed",
+                    "message": "An action failed. No dependent actions succeeded.",
+                }
+            return [CompleteAction(command.loop, command.repetition, status, error)]
+        self.record(replace(record, state={**record.state, "iteration": command.index + 1}))
+        return open_container(self.plan, self.state, command.loop, command.repetition)
+
+    # -- executing actions ---------------------------------------------------------------------------
+    async def _run_executor(self, action: ActionDef, running: ActionRecord) -> ActionResult:
+        executor = EXECUTORS.get(action.type)
+        if executor is None:
+            return ActionResult.failed(
+                f"The action type '{action.type}' is not supported by pairflow.", "ActionTypeNotSupported"
+            )
+        context = _ExecutorContext(self, action, running.repetition, running.attempts)
+        try:
+            return await executor(context)
+        except PairflowError as error:
+            return ActionResult.failed(error.message)
+        except Exception as error:  # an executor's bug fails its action, not the engine
+            return ActionResult.failed(
+                f"The action failed unexpectedly: {type(error).__name__}: {error}", "InternalError"
+            )
+
+    async def _execute(self, action: ActionDef, running: ActionRecord) -> None:
+        result = await self._run_executor(action, running)
+        self.results.put_nowait((running.name, running.repetition, running, result))
+
+    def finish(self, running: ActionRecord, result: ActionResult) -> None:
+        """Record an executor's result, then decide what follows."""
+        if self.finished:
+            return
+        action = self.plan.action(running.name)
+        done = replace(
+            running,
+            status=str(result.status),
+            inputs=result.inputs,
+            outputs=result.outputs,
+            error=result.error,
+            code=result.code,
+            end_time=self.clock.now(),
+        )
+        if result.retry_history:
+            done.state = {**done.state, "retryHistory": list(result.retry_history)}
+        tracked = action.raw.get("trackedProperties")
+        if tracked is not None:
+            context = RunContext(self.scope, running.repetition, current=action_result(done))
+            try:
+                value = evaluate(tracked, context)
+                done.tracked_properties = value if isinstance(value, dict) else {"value": value}
+            except ExpressionError as error:
+                done.tracked_properties = {"error": error.message}
+        self.record(done)
+        if self.variables.changed:
+            self.pending.variables = self.variables.snapshot()
+            self.variables.changed = False
+        self.apply(decide_after(self.plan, self.state, running.name, running.repetition))
+
+    # -- ending --------------------------------------------------------------------------------------
+    def terminate_action(self, action: ActionDef, running: ActionRecord) -> None:
+        """Terminate: record it Succeeded and end the run with the status it names."""
+        try:
+            inputs = evaluate(action.inputs, RunContext(self.scope, running.repetition))
+        except ExpressionError as failure:
+            self.finish(running, ActionResult.failed(failure.message, "InvalidTemplate"))
+            return
+        inputs = inputs if isinstance(inputs, dict) else {}
+        status = str(inputs.get("runStatus", FAILED))
+        status = {"succeeded": SUCCEEDED, "failed": FAILED, "cancelled": CANCELLED}.get(
+            status.lower(), FAILED
+        )
+        error: JSONObject | None = None
+        if status == FAILED:
+            raw_error = inputs.get("runError")
+            error = {"code": "Terminated", "message": "The run was terminated."}
+            if isinstance(raw_error, dict):
+                error.update({k: v for k, v in raw_error.items() if k in ("code", "message")})
+        self.record(replace(running, status=SUCCEEDED, inputs=inputs, end_time=self.clock.now()))
+        self.terminate(status, error)
+
+    def terminate(self, status: str, error: JSONObject | None) -> None:
+        """End the run now: actions in progress end Cancelled, nothing else starts."""
+        now = self.clock.now()
+        for task in self.tasks.values():
+            task.cancel()
+        self.tasks.clear()
+        for record in list(self.state.records.values()):
+            if record.status == RUNNING:
+                self.record(replace(record, status=CANCELLED, end_time=now, code="Cancelled"))
+        for key in [key for key, record in self.state.records.items() if record.status == WAITING]:
+            del self.state.records[key]
+        self.starts.clear()
+        self.complete_run(status, error)
+
+    def complete_run(self, status: str, error: JSONObject | None) -> None:
+        if self.finished:
+            return
+        outputs: JSONObject = {}
+        context = RunContext(self.scope, "")
+        for name, spec in self.plan.definition.outputs.items():
+            value = spec.get("value") if isinstance(spec, dict) else None
+            try:
+                outputs[name] = evaluate(value, context)
+            except ExpressionError as failure:
+                if status == SUCCEEDED:
+                    status = FAILED
+                    error = {
+                        "code": "InvalidTemplate",
+                        "message": f"The workflow output '{name}': {failure.message}",
+                    }
+        response: JSONObject | None = None
+        for record in self.state.records.values():
+            action = self.plan.definition.all_actions.get(record.name)
+            if action is not None and action.type == "Response" and record.status == SUCCEEDED:
+                response = record.outputs if isinstance(record.outputs, dict) else None
+                break
+        if error is not None and "action" in error:
+            error = {"code": error.get("code"), "message": error.get("message"), "action": error["action"]}
+        self.pending.status = status
+        self.pending.error = error
+        self.pending.outputs = outputs
+        self.pending.response = response
+        self.pending.ended_at = self.clock.now()
+        self.pending.variables = self.variables.snapshot()
+        self.finished = True
+        self.ended = replace(
+            self.run,
+            status=status,
+            outputs=outputs,
+            error=error,
+            response=response,
+            ended_at=self.pending.ended_at,
+            variables=self.pending.variables,
+            owner=None,
+            lease_until=None,
+        )

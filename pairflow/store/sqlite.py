@@ -1,0 +1,401 @@
+"""The SQLite store: one file, WAL mode, shared safely by several processes on one machine.
+
+Every write is one `BEGIN IMMEDIATE … COMMIT` transaction, so a writer takes the file's write lock
+before reading what it decides on; readers never block. A process that finds the lock held waits up to
+the busy timeout. `Durability` chooses `synchronous=NORMAL` (survives a process crash) or `FULL`
+(survives a power cut).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pairflow.errors import DuplicateRunError, StoreError, StoreUnavailableError
+from pairflow.jsontypes import JSONObject
+from pairflow.store.base import Store
+from pairflow.store.codec import (
+    canonical_json,
+    dump_json,
+    dump_optional_json,
+    dump_optional_time,
+    dump_time,
+    load_json,
+    load_optional_time,
+    load_time,
+)
+from pairflow.store.namedsql import load_queries
+from pairflow.store.records import ActionRecord, RunRecord, RunUpdate, WorkflowVersion
+from pairflow.store.settings import BUSY_TIMEOUT_SECONDS, Durability
+from pairflow.store.sqlite_migrate import migrate
+
+_Row = tuple[Any, ...]
+
+
+class SqliteStore(Store):
+    """The store in one SQLite file. One connection, used by one thread at a time."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        durability: Durability = Durability.NORMAL,
+        *,
+        busy_timeout: float = BUSY_TIMEOUT_SECONDS,
+    ) -> None:
+        self.path = Path(path)
+        self.durability = Durability(durability)
+        self._queries = load_queries("sqlite")
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = _open(self.path, self.durability, busy_timeout)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({str(self.path)!r}, {self.durability!s})"
+
+    # -- workflows -----------------------------------------------------------------------------------
+    def put_workflow(
+        self, name: str, definition: JSONObject, parameters: JSONObject, now: datetime
+    ) -> WorkflowVersion:
+        place = f"workflow {name}"
+        definition_text = dump_json(definition, place, "definition")
+        parameters_text = dump_json(parameters, place, "parameters")
+        fingerprint = _fingerprint(definition, parameters)
+        created_at = dump_time(now, place, "created_at")
+        with self._write(place) as connection:
+            latest = connection.execute(self._queries["latest_workflow"], {"name": name}).fetchone()
+            if latest is not None and latest[4] == fingerprint:
+                return _workflow(latest)
+            params: dict[str, Any] = {
+                "name": name,
+                "version": 1 if latest is None else latest[1] + 1,
+                "definition": definition_text,
+                "parameters": parameters_text,
+                "fingerprint": fingerprint,
+                "created_at": created_at,
+                "enabled": 1 if latest is None else latest[6],  # a new version keeps the enabled flag
+            }
+            connection.execute(self._queries["insert_workflow"], params)
+        return WorkflowVersion(
+            name=name,
+            version=params["version"],
+            definition=load_json(definition_text),
+            parameters=load_json(parameters_text),
+            created_at=load_time(created_at),
+            enabled=bool(params["enabled"]),
+        )
+
+    def get_workflow(self, name: str, version: int | None = None) -> WorkflowVersion | None:
+        with self._read(f"workflow {name}") as connection:
+            if version is None:
+                row = connection.execute(self._queries["latest_workflow"], {"name": name}).fetchone()
+            else:
+                query = self._queries["workflow_version"]
+                row = connection.execute(query, {"name": name, "version": version}).fetchone()
+        return None if row is None else _workflow(row)
+
+    def list_workflows(self) -> list[WorkflowVersion]:
+        with self._read("workflows") as connection:
+            rows = connection.execute(self._queries["latest_workflows"]).fetchall()
+        return [_workflow(row) for row in rows]
+
+    # -- runs ----------------------------------------------------------------------------------------
+    def create_run(self, run: RunRecord) -> None:
+        params = _run_params(run)
+        with self._write(f"run {run.id}") as connection:
+            try:
+                connection.execute(self._queries["insert_run"], params)
+            except sqlite3.IntegrityError as exc:
+                if "runs.id" in str(exc):
+                    raise DuplicateRunError(f"run {run.id}: a run with that id exists already") from exc
+                raise
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        with self._read(f"run {run_id}") as connection:
+            row = connection.execute(self._queries["get_run"], {"id": run_id}).fetchone()
+        return None if row is None else _run(row)
+
+    def list_runs(
+        self, workflow: str | None = None, status: str | None = None, limit: int = 100
+    ) -> list[RunRecord]:
+        if workflow is None:
+            name = "list_runs" if status is None else "list_runs_with_status"
+        else:
+            name = "list_runs_of_workflow" if status is None else "list_runs_of_workflow_with_status"
+        params = {"workflow": workflow, "status": status, "limit": max(limit, 0)}
+        with self._read("runs") as connection:
+            rows = connection.execute(self._queries[name], params).fetchall()
+        return [_run(row) for row in rows]
+
+    def load_actions(self, run_id: str) -> list[ActionRecord]:
+        with self._read(f"run {run_id}") as connection:
+            rows = connection.execute(self._queries["load_actions"], {"run_id": run_id}).fetchall()
+        return [_action(row) for row in rows]
+
+    def commit(self, updates: Sequence[RunUpdate]) -> None:
+        if not updates:
+            return
+        # Encode everything before the transaction: a bad value fails the batch before any write.
+        run_steps: list[tuple[str, dict[str, Any]]] = []
+        unchanged: list[str] = []  # runs whose row the update leaves alone: only checked to exist
+        action_rows: list[dict[str, Any]] = []
+        for update in updates:
+            step = _run_step(update)
+            if step is None:
+                unchanged.append(update.run_id)
+            else:
+                run_steps.append(step)
+            action_rows.extend(_action_params(update.run_id, action) for action in update.actions)
+        queries = self._queries
+        with self._write(f"commit of {len(updates)} update(s)") as connection:
+            if unchanged:
+                ids = dump_json(unchanged, "commit", "run ids")
+                row = connection.execute(queries["first_missing_run"], {"ids": ids}).fetchone()
+                if row is not None:
+                    raise _missing_run(row[0])
+            for name, params in run_steps:
+                if connection.execute(queries[name], params).rowcount != 1:
+                    raise _missing_run(params["id"])
+            if action_rows:
+                connection.executemany(queries["upsert_action"], action_rows)
+
+    def unfinished_runs(self) -> list[RunRecord]:
+        with self._read("runs") as connection:
+            rows = connection.execute(self._queries["unfinished_runs"]).fetchall()
+        return [_run(row) for row in rows]
+
+    # -- leases --------------------------------------------------------------------------------------
+    def acquire_run(
+        self,
+        run_id: str,
+        owner: str,
+        now: datetime,
+        lease_until: datetime,
+        dead_owners: Sequence[str] = (),
+    ) -> bool:
+        place = f"run {run_id}"
+        params = {
+            "id": run_id,
+            "owner": owner,
+            "now": dump_time(now, place, "now"),
+            "lease_until": dump_time(lease_until, place, "lease_until"),
+            "dead_owners": dump_json(list(dead_owners), place, "dead_owners"),
+        }
+        with self._write(place) as connection:
+            return connection.execute(self._queries["acquire_run"], params).rowcount == 1
+
+    def renew_leases(self, owner: str, lease_until: datetime) -> int:
+        place = f"leases of {owner}"
+        params = {"owner": owner, "lease_until": dump_time(lease_until, place, "lease_until")}
+        with self._write(place) as connection:
+            return connection.execute(self._queries["renew_leases"], params).rowcount
+
+    def release_run(self, run_id: str, owner: str) -> None:
+        with self._write(f"run {run_id}") as connection:
+            connection.execute(self._queries["release_run"], {"id": run_id, "owner": owner})
+
+    # -- transactions --------------------------------------------------------------------------------
+    @contextmanager
+    def _read(self, place: str) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            connection = self._open_connection(place)
+            try:
+                yield connection
+            except sqlite3.Error as exc:
+                raise StoreError(f"{place}: {self.path}: {exc}") from exc
+
+    @contextmanager
+    def _write(self, place: str) -> Iterator[sqlite3.Connection]:
+        """One write transaction; anything raised inside rolls all of it back."""
+        with self._lock:
+            connection = self._open_connection(place)
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                yield connection
+                connection.execute("COMMIT")
+            except BaseException as exc:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreError(f"{place}: {self.path}: {exc}") from exc
+                raise
+
+    def _open_connection(self, place: str) -> sqlite3.Connection:
+        if self._connection is None:
+            raise StoreError(f"{place}: the store at {self.path} is closed")
+        return self._connection
+
+
+def _open(path: Path, durability: Durability, busy_timeout: float) -> sqlite3.Connection:
+    """Connect, set the pragmas and migrate; any failure is StoreUnavailableError naming path and cause."""
+    try:
+        connection = sqlite3.connect(
+            path, timeout=busy_timeout, isolation_level=None, check_same_thread=False, cached_statements=64
+        )
+    except sqlite3.Error as exc:
+        raise StoreUnavailableError(f"cannot open the store at {path}: {exc}") from exc
+    try:
+        connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        _enter_wal_mode(connection, busy_timeout)
+        connection.execute(f"PRAGMA synchronous = {durability.value.upper()}")
+        connection.execute("PRAGMA foreign_keys = ON")
+        migrate(connection, str(path))
+    except sqlite3.Error as exc:
+        connection.close()
+        raise StoreUnavailableError(f"cannot open the store at {path}: {exc}") from exc
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def _missing_run(run_id: str) -> StoreError:
+    return StoreError(f"run {run_id}: no such run; nothing of the batch was committed")
+
+
+def _enter_wal_mode(connection: sqlite3.Connection, busy_timeout: float) -> None:
+    """Switch the file to WAL, retrying while another process holds a lock: SQLite answers a journal
+    mode change with SQLITE_BUSY at once, without waiting (two processes opening a fresh file)."""
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.005)
+        else:
+            return
+
+
+def _fingerprint(definition: JSONObject, parameters: JSONObject) -> str:
+    """Equal for equal content whatever the key order: decides whether a new version is stored."""
+    text = canonical_json({"definition": definition, "parameters": parameters})
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _workflow(row: _Row) -> WorkflowVersion:
+    return WorkflowVersion(
+        name=row[0],
+        version=row[1],
+        definition=load_json(row[2]),
+        parameters=load_json(row[3]),
+        created_at=load_time(row[5]),
+        enabled=bool(row[6]),
+    )
+
+
+def _run_params(run: RunRecord) -> dict[str, Any]:
+    place = f"run {run.id}"
+    return {
+        "id": run.id,
+        "workflow": run.workflow,
+        "version": run.version,
+        "status": run.status,
+        "trigger": dump_json(run.trigger, place, "trigger"),
+        "created_at": dump_time(run.created_at, place, "created_at"),
+        "variables": dump_json(run.variables, place, "variables"),
+        "outputs": dump_optional_json(run.outputs, place, "outputs"),
+        "error": dump_optional_json(run.error, place, "error"),
+        "response": dump_optional_json(run.response, place, "response"),
+        "ended_at": dump_optional_time(run.ended_at, place, "ended_at"),
+        "owner": run.owner,
+        "lease_until": dump_optional_time(run.lease_until, place, "lease_until"),
+        "parent_run": run.parent_run,
+        "epoch": run.epoch,
+    }
+
+
+def _run(row: _Row) -> RunRecord:
+    return RunRecord(
+        id=row[0],
+        workflow=row[1],
+        version=row[2],
+        status=row[3],
+        trigger=load_json(row[4]),
+        created_at=load_time(row[5]),
+        variables=load_json(row[6]),
+        outputs=load_json(row[7]),
+        error=load_json(row[8]),
+        response=load_json(row[9]),
+        ended_at=load_optional_time(row[10]),
+        owner=row[11],
+        lease_until=load_optional_time(row[12]),
+        parent_run=row[13],
+        epoch=row[14],
+    )
+
+
+def _run_step(update: RunUpdate) -> tuple[str, dict[str, Any]] | None:
+    """The statement an update makes to its run row, or None when it leaves the row alone."""
+    place = f"run {update.run_id}"
+    variables = dump_optional_json(update.variables, place, "variables")
+    if update.status is not None:
+        return "end_run", {
+            "id": update.run_id,
+            "variables": variables,
+            "status": update.status,
+            "outputs": dump_optional_json(update.outputs, place, "outputs"),
+            "error": dump_optional_json(update.error, place, "error"),
+            "response": dump_optional_json(update.response, place, "response"),
+            "ended_at": dump_optional_time(update.ended_at, place, "ended_at"),
+        }
+    if variables is not None:
+        return "set_variables", {"id": update.run_id, "variables": variables}
+    return None
+
+
+def _action_params(run_id: str, action: ActionRecord) -> dict[str, Any]:
+    place = f"run {run_id}: action {action.name}[{action.repetition}]"
+    if action.run_id != run_id:
+        raise StoreError(f"{place}: the record belongs to run {action.run_id}")
+    return {
+        "run_id": run_id,
+        "name": action.name,
+        "repetition": action.repetition,
+        "status": action.status,
+        "attempts": action.attempts,
+        "inputs": dump_optional_json(action.inputs, place, "inputs"),
+        "outputs": dump_optional_json(action.outputs, place, "outputs"),
+        "error": dump_optional_json(action.error, place, "error"),
+        "code": action.code,
+        "start_time": dump_optional_time(action.start_time, place, "start_time"),
+        "end_time": dump_optional_time(action.end_time, place, "end_time"),
+        "tracked_properties": dump_optional_json(action.tracked_properties, place, "tracked_properties"),
+        "state": dump_json(action.state, place, "state"),
+    }
+
+
+def _action(row: _Row) -> ActionRecord:
+    return ActionRecord(
+        run_id=row[0],
+        name=row[1],
+        repetition=row[2],
+        status=row[3],
+        attempts=row[4],
+        inputs=load_json(row[5]),
+        outputs=load_json(row[6]),
+        error=load_json(row[7]),
+        code=row[8],
+        start_time=load_optional_time(row[9]),
+        end_time=load_optional_time(row[10]),
+        tracked_properties=load_json(row[11]),
+        state=load_json(row[12]),
+    )
