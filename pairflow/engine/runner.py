@@ -201,6 +201,29 @@ class Engine:
         parent_run: str | None = None,
     ) -> RunRecord:
         """Create the run (committed) with its trigger result; nothing executes yet."""
+        run = self.prepare_run(
+            workflow,
+            trigger_outputs=trigger_outputs,
+            trigger_name=trigger_name,
+            version=version,
+            run_id=run_id,
+            parent_run=parent_run,
+        )
+        self.store.create_run(run)
+        return run
+
+    def prepare_run(
+        self,
+        workflow: str,
+        *,
+        trigger_outputs: JSONObject | None = None,
+        trigger_name: str | None = None,
+        version: int | None = None,
+        run_id: str | None = None,
+        parent_run: str | None = None,
+    ) -> RunRecord:
+        """The record of a new run with its trigger result, not yet stored: triggers commit it
+        together with their own state (`Store.fire_trigger`)."""
         found, plan = self._plan(workflow, version)
         definition = plan.definition
         now = self.clock.now()
@@ -220,7 +243,7 @@ class Engine:
             "endTime": iso(now),
             "status": SUCCEEDED,
         }
-        run = RunRecord(
+        return RunRecord(
             id=run_id or self._new_id(),
             workflow=found.name,
             version=found.version,
@@ -229,8 +252,6 @@ class Engine:
             created_at=now,
             parent_run=parent_run,
         )
-        self.store.create_run(run)
-        return run
 
     async def execute(self, run_id: str) -> RunRecord:
         """Take the run's lease and drive it to its end; returns the ended run."""

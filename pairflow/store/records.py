@@ -78,3 +78,32 @@ class RunUpdate:
     error: JSONObject | None = None
     response: JSONObject | None = None
     ended_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerEvent:
+    """One entry of a trigger's history: it fired (and started runs), was skipped, or failed."""
+
+    id: str
+    workflow: str
+    trigger: str
+    status: str  # "Succeeded" (fired), "Skipped" (conditions false, nothing new), "Failed"
+    fired_at: datetime
+    run_ids: tuple[str, ...] = ()
+    occurrence: str | None = None  # the scheduled instant or window it stands for, when it has one
+    outputs: JSON = None
+    error: JSONObject | None = None
+
+
+@dataclass(slots=True)
+class TriggerFire:
+    """Everything one firing of a trigger writes, in one transaction.
+
+    A second fire with the same `occurrence_key` for the same (workflow, trigger) writes nothing, so
+    a recurrence occurrence or sliding window fires once however often it is attempted.
+    """
+
+    event: TriggerEvent
+    runs: list[RunRecord] = field(default_factory=list)
+    occurrence_key: str | None = None
+    state: JSONObject | None = None  # the trigger's new state (polling cursor, window, last fire)
