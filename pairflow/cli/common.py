@@ -87,3 +87,19 @@ def read_json_argument(value: str, what: str) -> JSON:
 
 def store_url_or_default(url: str | None) -> str | None:
     return url or os.environ.get("PAIRFLOW_STORE") or None
+
+
+def load_app_settings(path: Path) -> dict[str, str]:
+    """App settings for `appsetting()`: Azure Functions' local.settings.json shape or a plain object.
+
+    Values must be strings, as app settings are; anything else is refused with its JSON pointer."""
+    document = read_json_argument(f"@{path}", "--settings")
+    values, prefix = document, ""
+    if isinstance(document, dict) and isinstance(document.get("Values"), dict):
+        values, prefix = document["Values"], "/Values"
+    if not isinstance(values, dict):
+        raise InputError(f"--settings file {path}: {prefix or '/'}: expected an object of app settings")
+    for name, value in values.items():
+        if not isinstance(value, str):
+            raise InputError(f"--settings file {path}: {prefix}/{name}: expected a string app setting")
+    return dict(values)

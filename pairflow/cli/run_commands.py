@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from pairflow.cli.common import (
     EXIT_OK,
     EXIT_RUN_FAILED,
     handle_errors,
+    load_app_settings,
     read_json_argument,
     store_option,
 )
@@ -71,6 +73,13 @@ async def _resume_quietly(engine: Engine) -> int:
     help="A parameter file (ARM shape or a plain object).",
 )
 @click.option(
+    "--settings",
+    "settings_file",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="App settings read by appsetting(): a local.settings.json ({\"Values\": {...}}) or a plain object.",
+)
+@click.option(
     "--json", "as_json", is_flag=True, help="Print the run as one JSON object (stable; see docs/run-json.md)."
 )
 @store_option
@@ -81,6 +90,7 @@ def run_command(
     trigger_body: str | None,
     trigger_headers: str | None,
     parameters_file: Path | None,
+    settings_file: Path | None,
     as_json: bool,
     store_url: str | None,
 ) -> None:
@@ -100,10 +110,13 @@ def run_command(
     headers = read_json_argument(trigger_headers, "--trigger-headers") if trigger_headers is not None else {}
     if not isinstance(headers, dict):
         raise InputError("--trigger-headers: expected a JSON object")
+    settings = load_app_settings(settings_file) if settings_file is not None else {}
 
     store = open_store(store_url)
     try:
-        status, view = asyncio.run(_run_once(store, loaded.name, loaded.definition, values, body, headers))
+        status, view = asyncio.run(
+            _run_once(store, loaded.name, loaded.definition, values, body, headers, settings)
+        )
     finally:
         store.close()
     if as_json:
@@ -120,10 +133,9 @@ async def _run_once(
     parameters: dict[str, Any],
     body: Any,
     headers: dict[str, Any],
+    settings: dict[str, str],
 ) -> tuple[str, dict[str, Any]]:
-    from datetime import UTC, datetime
-
-    engine = Engine(store)
+    engine = Engine(store, app_settings=settings)
     try:
         await _resume_quietly(engine)
         store.put_workflow(name, definition, parameters, datetime.now(UTC))

@@ -27,6 +27,7 @@ from pairflow.definition.rules import check_action_fields, check_trigger_fields
 from pairflow.definition.structure import check_structure
 from pairflow.definition.types import expected_for, matches_parameter_type
 from pairflow.errors import DefinitionError, ExpressionError
+from pairflow.expressions import check_templates, referenced_actions
 from pairflow.jsontypes import JSON, JSONObject
 
 Issues = list[tuple[str, str]]
@@ -274,19 +275,10 @@ def _evaluated_parts(definition: JSONObject, actions: list[_Action]) -> Iterator
 
 
 def _check_expressions(definition: JSONObject, actions: list[_Action]) -> Issues:
-    try:
-        from pairflow import expressions as expression_package
-    except ImportError:
-        return []
-    check_templates = getattr(expression_package, "check_templates", None)
-    referenced_actions = getattr(expression_package, "referenced_actions", None)
     names = {action.name for action in actions}
     issues: Issues = []
     for pointer, key, value, owner in _evaluated_parts(definition, actions):
-        if check_templates is not None:
-            issues += check_templates(value, pointer)
-        if referenced_actions is None:
-            continue
+        issues += check_templates(value, pointer)
         try:
             referenced = referenced_actions(value)
         except ExpressionError:  # an expression that does not parse is reported by check_templates

@@ -7,6 +7,7 @@ iteration `body('Sibling')` is the sibling of the same iteration) with an option
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from pairflow.engine.decide import CONTAINER_TYPES, RunState, iteration_key, parent_key, parse_repetition
@@ -100,6 +101,7 @@ class RunScope:
         state: RunState,
         variables: RunVariables,
         clock: Clock,
+        app_settings: Mapping[str, str] | None = None,
     ) -> None:
         self.run_id = run_id
         self.workflow = workflow
@@ -109,6 +111,7 @@ class RunScope:
         self.state = state
         self.variables = variables
         self.clock = clock
+        self.app_settings: Mapping[str, str] = app_settings or {}
 
 
 class RunContext:
@@ -238,6 +241,11 @@ class RunContext:
 
     def now(self) -> datetime:
         return self._scope.clock.now()
+
+    def app_setting(self, name: str) -> JSON:
+        if name not in self._scope.app_settings:
+            raise ExpressionEvaluationError(f"The app setting '{name}' is not defined for this location")
+        return self._scope.app_settings[name]
 
 
 def _prefix(segments: list[tuple[str, int]]) -> str:

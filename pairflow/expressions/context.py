@@ -45,13 +45,18 @@ class WorkflowContext(Protocol):
     def now(self) -> datetime:
         """The clock used by `utcNow()` and relative date functions (injected, so tests control it)."""
 
+    def app_setting(self, name: str) -> JSON:
+        """`appsetting('X')` (Logic Apps Standard): a value from the location's app settings — never
+        from the process environment, so a definition cannot read the host's secrets."""
+
 
 class MappingContext:
     """A `WorkflowContext` read from a JSON document.
 
     Shape (every key optional): {"trigger": {...}, "actions": {"X": {...}}, "variables": {...},
     "parameters": {...}, "workflow": {...}, "item": ..., "items": {"Loop": ...},
-    "iterationIndexes": {"Loop": 0}, "results": {"Scope": [...]}, "action": {...}, "now": "ISO-8601"}.
+    "iterationIndexes": {"Loop": 0}, "results": {"Scope": [...]}, "action": {...}, "now": "ISO-8601",
+    "appSettings": {"Name": "value"}}.
     """
 
     def __init__(self, document: JSONObject | None = None, clock: datetime | None = None) -> None:
@@ -121,3 +126,9 @@ class MappingContext:
 
     def now(self) -> datetime:
         return self._now or datetime.now(UTC)
+
+    def app_setting(self, name: str) -> JSON:
+        settings = self._section("appSettings")
+        if name not in settings:
+            raise ExpressionEvaluationError(f"The app setting '{name}' is not defined")
+        return settings[name]

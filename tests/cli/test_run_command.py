@@ -164,3 +164,38 @@ def test_runs_lists_newest_first(tmp_path: Path) -> None:
     assert runs[0]["startTime"] >= runs[1]["startTime"]
     table = pairflow("runs", store=store)
     assert "order-approval" in table.stdout
+
+
+APPSETTING_WORKFLOW = {
+    "triggers": {},
+    "actions": {
+        "Read": {"type": "Compose", "inputs": "@appsetting('Region')", "runAfter": {}},
+    },
+    "outputs": {"region": {"type": "String", "value": "@outputs('Read')"}},
+}
+
+
+def test_appsetting_reads_the_settings_file_not_the_environment(tmp_path: Path) -> None:
+    store = tmp_path / "runs.db"
+    workflow = write(tmp_path, "settings.json", APPSETTING_WORKFLOW)
+    settings = write(tmp_path, "local.settings.json", {"IsEncrypted": False, "Values": {"Region": "west"}})
+    result = pairflow("run", str(workflow), "--settings", str(settings), "--json", store=store)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["outputs"] == {"region": "west"}
+
+    without = pairflow("run", str(workflow), "--json", store=store)
+    assert without.returncode == 1
+    assert (
+        "The app setting 'Region' is not defined"
+        in json.loads(without.stdout)["actions"]["Read"]["error"]["message"]
+    )
+
+
+def test_settings_file_with_a_non_string_value_is_refused_with_its_pointer(tmp_path: Path) -> None:
+    store = tmp_path / "runs.db"
+    workflow = write(tmp_path, "settings.json", APPSETTING_WORKFLOW)
+    settings = write(tmp_path, "local.settings.json", {"Values": {"Region": 3}})
+    result = pairflow("run", str(workflow), "--settings", str(settings), store=store)
+    assert result.returncode == 2
+    assert "/Values/Region: expected a string app setting" in result.stderr
+    assert run_count(store) == 0

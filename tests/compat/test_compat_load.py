@@ -97,21 +97,6 @@ EXPECTED: dict[tuple[str, str | None], object] = {
 }
 
 
-# Outcomes above are what Logic Apps does; these cases differ today because of gaps in
-# pairflow.expressions (not strict: they pass silently once the gap is closed).
-_APPSETTING = "pairflow.expressions does not know appsetting(), a Logic Apps Standard function"
-_ENCODE = (
-    "pairflow.expressions refuses encodeURIComponent with several arguments, which Microsoft samples use"
-)
-KNOWN_GAPS: dict[tuple[str, str | None], str] = {
-    ("la-std-http-action.json", None): _APPSETTING,
-    ("la-burst-enricher-switch-select-terminate.json", None): _APPSETTING,
-    ("la-cancel-runs-query-select-foreach.json", None): _ENCODE,
-    ("la-servicebus-sessions-until-variables.json", None): _ENCODE,
-    ("la-std-ratings-foreach-variables.json", None): _ENCODE,
-}
-
-
 def _cases() -> list[object]:
     if not CORPUS.is_dir():
         return []
@@ -122,7 +107,6 @@ def _cases() -> list[object]:
         pytest.param(
             *key,
             id=f"{key[0]}[{key[1]}]" if key[1] else key[0],
-            marks=[pytest.mark.xfail(reason=KNOWN_GAPS[key], strict=False)] if key in KNOWN_GAPS else [],
         )
         for key in keys
     ]

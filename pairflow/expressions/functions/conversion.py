@@ -250,9 +250,11 @@ def uri_component(value: JSON) -> JSON:
     return _encode_component(value)
 
 
-@function("encodeUriComponent", 1)
-def encode_uri_component(value: JSON) -> JSON:
-    return _encode_component(value)
+@function("encodeUriComponent", 1, None)
+def encode_uri_component(*values: JSON) -> JSON:
+    """Published Microsoft templates call it with several arguments in connector paths
+    (`encodeURIComponent('workflows/', name, '/runs')`); the runtime joins them, then encodes."""
+    return _encode_component("".join(to_string(value) for value in values))
 
 
 @function("uriComponentToString", 1)

@@ -91,6 +91,11 @@ def parameters(ctx: WorkflowContext | None, name: JSON) -> JSON:
     return _context(ctx, "parameters").parameter(args.text(name, "parameters", 0))
 
 
+@function("appsetting", 1, context=True)
+def appsetting(ctx: WorkflowContext | None, name: JSON) -> JSON:
+    return _context(ctx, "appsetting").app_setting(args.text(name, "appsetting", 0))
+
+
 @function("item", 0, context=True)
 def item(ctx: WorkflowContext | None) -> JSON:
     return _context(ctx, "item").item()
