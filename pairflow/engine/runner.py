@@ -175,6 +175,7 @@ class Engine:
         id_factory: Callable[[], str] | None = None,
         workflow_loader: WorkflowLoader | None = None,
         lease_seconds: float = LEASE_SECONDS,
+        app_settings: Mapping[str, str] | None = None,
     ) -> None:
         self.store = store
         self.clock: Clock = clock or SystemClock()
@@ -184,6 +185,7 @@ class Engine:
         self._new_id = id_factory or (lambda: uuid.uuid4().hex)
         self._load_workflow: WorkflowLoader = workflow_loader or store.get_workflow
         self.lease_seconds = lease_seconds
+        self.app_settings: Mapping[str, str] = dict(app_settings or {})
         self._plans: dict[tuple[str, int], tuple[WorkflowVersion, Plan]] = {}
         self._batcher = _CommitBatcher(store)
         self._drivers: dict[str, _RunDriver] = {}
@@ -477,6 +479,7 @@ class _RunDriver:
             state=self.state,
             variables=self.variables,
             clock=engine.clock,
+            app_settings=engine.app_settings,
         )
         self.pending = RunUpdate(run.id)
         self.starts: list[tuple[str, str]] = []
