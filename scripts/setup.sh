@@ -14,7 +14,17 @@ want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
-[ -x .venv/bin/python ] || "$python" -m venv .venv
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extras}"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+install() {
+  if ! "$@" >>"$log" 2>&1; then
+    cat "$log" >&2
+    echo "setup failed: $*" >&2
+    exit 1
+  fi
+}
+echo "setting up pairflow in .venv ..." >&2
+[ -x .venv/bin/python ] || install "$python" -m venv .venv
+install .venv/bin/python -m pip install --disable-pip-version-check --upgrade pip
+install .venv/bin/python -m pip install --disable-pip-version-check -e ".${extras}"
 echo "$want" > "$stamp"
