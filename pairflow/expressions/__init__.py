@@ -18,6 +18,7 @@ import pairflow.expressions.functions  # noqa: F401  (registers the function lib
 from pairflow.errors import ExpressionError, ExpressionLimitError
 from pairflow.expressions.ast import Access, Call, Interpolation, Literal, Node, Text, Whole
 from pairflow.expressions.context import MappingContext, WorkflowContext
+from pairflow.expressions.limits import start_budget
 from pairflow.expressions.template import compiled_expression, compiled_template, parsed_template
 from pairflow.jsontypes import JSON
 
@@ -37,6 +38,7 @@ _MAX_VALUE_DEPTH = 200  # nesting of the JSON structure walked by evaluate()
 
 def evaluate_template(text: str, context: WorkflowContext | None = None) -> JSON:
     """Evaluate one string as written in a definition (`"@add(1,2)"`, `"Hi @{x}"`, plain text)."""
+    start_budget()
     try:
         return compiled_template(text)(context)
     except RecursionError:
@@ -45,6 +47,7 @@ def evaluate_template(text: str, context: WorkflowContext | None = None) -> JSON
 
 def evaluate_expression(expr: str, context: WorkflowContext | None = None) -> JSON:
     """Evaluate a bare expression without the leading `@` (`"add(1,2)"`)."""
+    start_budget()
     try:
         return compiled_expression(expr)(context)
     except RecursionError:

@@ -8,11 +8,13 @@ never let another exception type escape.
 from __future__ import annotations
 
 from collections.abc import Callable
+from time import monotonic
 from typing import Any
 
 from pairflow.errors import ExpressionError, ExpressionEvaluationError
 from pairflow.expressions import registry
 from pairflow.expressions.ast import Access, Call, Literal, Node
+from pairflow.expressions.limits import BUDGET, budget_exceeded
 from pairflow.expressions.values import is_number, type_name
 from pairflow.jsontypes import JSON
 
@@ -62,9 +64,12 @@ def _compile_call(node: Call, source: str) -> Compiled:
 
             def call0c(ctx: Any) -> JSON:
                 try:
-                    return impl(ctx)
+                    result = impl(ctx)
                 except _CAUGHT as error:
                     raise fail(error) from None
+                if monotonic() > BUDGET.deadline:
+                    raise _placed(budget_exceeded(), source, column)
+                return result
 
             return call0c
         if len(args) == 1:
@@ -73,27 +78,36 @@ def _compile_call(node: Call, source: str) -> Compiled:
             def call1c(ctx: Any) -> JSON:
                 x = a(ctx)
                 try:
-                    return impl(ctx, x)
+                    result = impl(ctx, x)
                 except _CAUGHT as error:
                     raise fail(error) from None
+                if monotonic() > BUDGET.deadline:
+                    raise _placed(budget_exceeded(), source, column)
+                return result
 
             return call1c
 
         def callnc(ctx: Any) -> JSON:
             values = [arg(ctx) for arg in args]
             try:
-                return impl(ctx, *values)
+                result = impl(ctx, *values)
             except _CAUGHT as error:
                 raise fail(error) from None
+            if monotonic() > BUDGET.deadline:
+                raise _placed(budget_exceeded(), source, column)
+            return result
 
         return callnc
     if not args:
 
         def call0(ctx: Any) -> JSON:
             try:
-                return impl()
+                result = impl()
             except _CAUGHT as error:
                 raise fail(error) from None
+            if monotonic() > BUDGET.deadline:
+                raise _placed(budget_exceeded(), source, column)
+            return result
 
         return call0
     if len(args) == 1:
@@ -102,9 +116,12 @@ def _compile_call(node: Call, source: str) -> Compiled:
         def call1(ctx: Any) -> JSON:
             x = a(ctx)
             try:
-                return impl(x)
+                result = impl(x)
             except _CAUGHT as error:
                 raise fail(error) from None
+            if monotonic() > BUDGET.deadline:
+                raise _placed(budget_exceeded(), source, column)
+            return result
 
         return call1
     if len(args) == 2:
@@ -114,18 +131,24 @@ def _compile_call(node: Call, source: str) -> Compiled:
             x = a(ctx)
             y = b(ctx)
             try:
-                return impl(x, y)
+                result = impl(x, y)
             except _CAUGHT as error:
                 raise fail(error) from None
+            if monotonic() > BUDGET.deadline:
+                raise _placed(budget_exceeded(), source, column)
+            return result
 
         return call2
 
     def calln(ctx: Any) -> JSON:
         values = [arg(ctx) for arg in args]
         try:
-            return impl(*values)
+            result = impl(*values)
         except _CAUGHT as error:
             raise fail(error) from None
+        if monotonic() > BUDGET.deadline:
+            raise _placed(budget_exceeded(), source, column)
+        return result
 
     return calln
 

@@ -171,3 +171,15 @@ def test_huge_results_are_refused_before_allocating(monkeypatch: pytest.MonkeyPa
         evaluate_template("@chunk('abcd', 1)")
     with pytest.raises(ExpressionLimitError, match="'join'"):
         evaluate_template("@join(createArray('abcdef', 'ghijkl'), ',')")
+
+
+def test_evaluation_over_its_time_budget_stops_with_a_limit_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pairflow.errors import ExpressionLimitError
+    from pairflow.expressions import limits
+
+    monkeypatch.setattr(limits, "MAX_EVALUATION_SECONDS", 0.0)
+    heavy = "@length(replace(replace(string(range(0, 20000)), ',', ',,'), ',', ',,'))"
+    with pytest.raises(ExpressionLimitError, match="took longer than 0 seconds"):
+        evaluate_template(heavy)
+    monkeypatch.setattr(limits, "MAX_EVALUATION_SECONDS", 5.0)
+    assert isinstance(evaluate_template(heavy), int)
