@@ -73,11 +73,18 @@ async def _resume_quietly(engine: Engine) -> int:
     help="A parameter file (ARM shape or a plain object).",
 )
 @click.option(
+    "--workflow",
+    "other_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Another workflow to deploy alongside (repeatable), so Workflow actions can call it by name.",
+)
+@click.option(
     "--settings",
     "settings_file",
     default=None,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="App settings read by appsetting(): a local.settings.json ({\"Values\": {...}}) or a plain object.",
+    help='App settings read by appsetting(): a local.settings.json ({"Values": {...}}) or a plain object.',
 )
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the run as one JSON object (stable; see docs/run-json.md)."
@@ -90,6 +97,7 @@ def run_command(
     trigger_body: str | None,
     trigger_headers: str | None,
     parameters_file: Path | None,
+    other_files: tuple[Path, ...],
     settings_file: Path | None,
     as_json: bool,
     store_url: str | None,
@@ -111,11 +119,12 @@ def run_command(
     if not isinstance(headers, dict):
         raise InputError("--trigger-headers: expected a JSON object")
     settings = load_app_settings(settings_file) if settings_file is not None else {}
+    others = [_deployable(path) for path in other_files]
 
     store = open_store(store_url)
     try:
         status, view = asyncio.run(
-            _run_once(store, loaded.name, loaded.definition, values, body, headers, settings)
+            _run_once(store, loaded.name, loaded.definition, values, body, headers, settings, others)
         )
     finally:
         store.close()
@@ -126,6 +135,13 @@ def run_command(
     sys.exit(_exit_for(status))
 
 
+def _deployable(path: Path) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """A validated workflow from a file, with its declared defaults, ready to store."""
+    loaded, model = load_and_validate(path)
+    embedded = {k: v for k, v in loaded.parameters.items() if k in model.parameters}
+    return loaded.name, loaded.definition, resolve_parameters(model, embedded, str(path))
+
+
 async def _run_once(
     store: Store,
     name: str,
@@ -134,10 +150,13 @@ async def _run_once(
     body: Any,
     headers: dict[str, Any],
     settings: dict[str, str],
+    others: list[tuple[str, dict[str, Any], dict[str, Any]]],
 ) -> tuple[str, dict[str, Any]]:
     engine = Engine(store, app_settings=settings)
     try:
         await _resume_quietly(engine)
+        for other_name, other_definition, other_parameters in others:
+            store.put_workflow(other_name, other_definition, other_parameters, datetime.now(UTC))
         store.put_workflow(name, definition, parameters, datetime.now(UTC))
         record = await engine.run(name, trigger_outputs={"headers": headers, "body": body})
         return record.status, run_view(store, record.id)

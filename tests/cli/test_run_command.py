@@ -199,3 +199,51 @@ def test_settings_file_with_a_non_string_value_is_refused_with_its_pointer(tmp_p
     assert result.returncode == 2
     assert "/Values/Region: expected a string app setting" in result.stderr
     assert run_count(store) == 0
+
+
+CHILD = {
+    "triggers": {"manual": {"type": "Request", "kind": "Http", "inputs": {}}},
+    "actions": {
+        "Reply": {
+            "type": "Response",
+            "inputs": {
+                "statusCode": 201,
+                "body": {"greeting": "@{concat('Hello ', triggerBody()?['name'])}"},
+            },
+            "runAfter": {},
+        }
+    },
+}
+PARENT = {
+    "triggers": {},
+    "actions": {
+        "Call_child": {
+            "type": "Workflow",
+            "inputs": {
+                "host": {"workflow": {"id": "/workflows/child"}, "triggerName": "manual"},
+                "body": {"name": "Ada"},
+            },
+            "runAfter": {},
+        }
+    },
+    "outputs": {"said": {"type": "Object", "value": "@body('Call_child')"}},
+}
+
+
+def test_workflow_action_calls_a_workflow_deployed_alongside(tmp_path: Path) -> None:
+    store = tmp_path / "runs.db"
+    child = write(tmp_path, "child.json", CHILD)
+    parent = write(tmp_path, "parent.json", PARENT)
+    result = pairflow("run", str(parent), "--workflow", str(child), "--json", store=store)
+    assert result.returncode == 0, result.stderr
+    view = json.loads(result.stdout)
+    assert view["outputs"] == {"said": {"greeting": "Hello Ada"}}
+    assert view["actions"]["Call_child"]["outputs"]["statusCode"] == 201
+
+
+def test_workflow_action_without_the_child_fails_the_run(tmp_path: Path) -> None:
+    store = tmp_path / "runs.db"
+    parent = write(tmp_path, "parent.json", PARENT)
+    result = pairflow("run", str(parent), "--json", store=store)
+    assert result.returncode == 1
+    assert "child" in json.loads(result.stdout)["actions"]["Call_child"]["error"]["message"]
