@@ -1,7 +1,9 @@
 """How many commits per second the SQLite store sustains, on a temporary file.
 
 Single: one RunUpdate with one ActionRecord per commit (an engine without group commit), at NORMAL and
-FULL durability. Batched: 50 updates for 50 runs per commit (group commit). Medians of 5 rounds.
+FULL durability. Batched: 50 updates for 50 runs per commit (group commit). Fire: `fire_trigger` with one
+run and its history event, as a Request trigger fires it on every HTTP call (no occurrence key), and as a
+Recurrence fires it (occurrence key claimed, trigger state replaced). Medians of 5 rounds.
 
     .venv/bin/python bench/bench_store.py [--rounds 5]
 """
@@ -15,7 +17,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pairflow.store.records import ActionRecord, RunRecord, RunUpdate
+from pairflow.store.records import ActionRecord, RunRecord, RunUpdate, TriggerEvent, TriggerFire
 from pairflow.store.settings import Durability
 from pairflow.store.sqlite import SqliteStore
 
@@ -56,6 +58,41 @@ def one_round(folder: Path, durability: Durability, commits: int, batch: int) ->
     return commits / elapsed
 
 
+def request_fire(n: int, occurrence: bool) -> TriggerFire:
+    """What one HTTP call to a Request trigger writes: its run and its history event."""
+    run_id = f"08584{n:020d}"
+    trigger = {
+        "name": "manual",
+        "inputs": {"schema": {"type": "object"}},
+        "outputs": {
+            "headers": {"Content-Type": "application/json", "Content-Length": "27", "Host": "127.0.0.1"},
+            "body": {"order": n, "customer": "c-17"},
+        },
+        "startTime": NOW.isoformat(),
+        "endTime": NOW.isoformat(),
+        "status": "Succeeded",
+    }
+    run = RunRecord(id=run_id, workflow="bench", version=1, status="Running", trigger=trigger, created_at=NOW)
+    event = TriggerEvent(
+        id=run_id, workflow="bench", trigger="manual", status="Succeeded", fired_at=NOW, run_ids=(run_id,)
+    )
+    if not occurrence:
+        return TriggerFire(event=event, runs=[run])
+    return TriggerFire(event=event, runs=[run], occurrence_key=f"occ-{n}", state={"last": f"occ-{n}"})
+
+
+def one_fire_round(folder: Path, durability: Durability, fires: int, occurrence: bool) -> float:
+    """Fires per second over `fires` firings of one run each, on a fresh file."""
+    path = folder / f"bench-fire-{durability}-{occurrence}-{time.monotonic_ns()}.db"
+    with SqliteStore(path, durability) as store:
+        prepared = [request_fire(n, occurrence) for n in range(fires)]
+        started = time.perf_counter()
+        for fire in prepared:
+            store.fire_trigger(fire)
+        elapsed = time.perf_counter() - started
+    return fires / elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -75,6 +112,20 @@ def main() -> None:
             print(
                 f"{label:<28} {median:>10,.0f} commits/s  {median * batch:>10,.0f} updates/s"
                 f"  (median of {options.rounds}, {commits} commits each)"
+            )
+        fire_cases = [
+            ("fire, 1 run, NORMAL", Durability.NORMAL, 5000, False),
+            ("fire + occurrence, NORMAL", Durability.NORMAL, 5000, True),
+            ("fire, 1 run, FULL", Durability.FULL, 500, False),
+        ]
+        for label, durability, fires, occurrence in fire_cases:
+            rates = [
+                one_fire_round(Path(folder), durability, fires, occurrence) for _ in range(options.rounds)
+            ]
+            median = statistics.median(rates)
+            print(
+                f"{label:<28} {median:>10,.0f} fires/s    "
+                f"{1e6 / median:>8,.0f} µs/fire     (median of {options.rounds}, {fires} fires each)"
             )
 
 

@@ -92,41 +92,41 @@ class Store(ABC):
     def release_run(self, run_id: str, owner: str) -> None: ...
 
     # -- serving a location: workflow state, access keys, triggers ----------------------------------
-    # Not abstract yet: the SQLite backend implements them in the next step (issue 3).
+    @abstractmethod
     def set_workflow_enabled(self, name: str, enabled: bool) -> bool:
         """Enable or disable the latest version; False when there is no such workflow."""
-        raise NotImplementedError
 
+    @abstractmethod
     def delete_workflow(self, name: str) -> bool:
         """Remove the workflow from `list_workflows` and `get_workflow(name)`; its versions stay
         readable by number for run history, and a later deploy continues the numbering."""
-        raise NotImplementedError
 
+    @abstractmethod
     def get_access_key(self, name: str) -> str | None:
         """The secret that signs the workflow's callback URLs."""
-        raise NotImplementedError
 
-    def set_access_key(self, name: str, key: str) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def set_access_key(self, name: str, key: str) -> None: ...
 
-    def get_trigger_state(self, workflow: str, trigger: str) -> JSONObject | None:
-        raise NotImplementedError
+    @abstractmethod
+    def get_trigger_state(self, workflow: str, trigger: str) -> JSONObject | None: ...
 
-    def put_trigger_state(self, workflow: str, trigger: str, state: JSONObject) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def put_trigger_state(self, workflow: str, trigger: str, state: JSONObject) -> None: ...
 
+    @abstractmethod
     def fire_trigger(self, fire: TriggerFire) -> bool:
         """Atomically: claim `fire.occurrence_key` (if any), create `fire.runs`, replace the trigger
         state (if given) and append the history event. False, with nothing written, when the
         occurrence key was claimed before."""
-        raise NotImplementedError
 
+    @abstractmethod
     def list_trigger_history(
         self, workflow: str, trigger: str | None = None, limit: int = 100
     ) -> list[TriggerEvent]:
         """Newest first."""
-        raise NotImplementedError
 
+    @abstractmethod
     def list_runs_filtered(
         self,
         workflow: str | None = None,
@@ -137,4 +137,3 @@ class Store(ABC):
         limit: int = 100,
     ) -> list[RunRecord]:
         """Newest first; `since`/`until` bound the run's creation time."""
-        raise NotImplementedError

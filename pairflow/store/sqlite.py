@@ -1,9 +1,10 @@
 """The SQLite store: one file, WAL mode, shared safely by several processes on one machine.
 
 Every write is one `BEGIN IMMEDIATE … COMMIT` transaction, so a writer takes the file's write lock
-before reading what it decides on; readers never block. A process that finds the lock held waits up to
-the busy timeout. `Durability` chooses `synchronous=NORMAL` (survives a process crash) or `FULL`
-(survives a power cut).
+before reading what it decides on; readers never block. Firing a trigger is one such transaction: the
+occurrence claim, the runs, the trigger state and the history event commit together or not at all.
+A process that finds the lock held waits up to the busy timeout. `Durability` chooses
+`synchronous=NORMAL` (survives a process crash) or `FULL` (survives a power cut).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +34,27 @@ from pairflow.store.codec import (
     load_time,
 )
 from pairflow.store.namedsql import load_queries
-from pairflow.store.records import ActionRecord, RunRecord, RunUpdate, WorkflowVersion
+from pairflow.store.records import (
+    ActionRecord,
+    RunRecord,
+    RunUpdate,
+    TriggerEvent,
+    TriggerFire,
+    WorkflowVersion,
+)
 from pairflow.store.settings import BUSY_TIMEOUT_SECONDS, Durability
 from pairflow.store.sqlite_migrate import migrate
 
 _Row = tuple[Any, ...]
+
+# The optional filters of `list_runs_filtered`, each with its condition (values are bound parameters).
+_RUN_FILTERS = (
+    ("workflow", "workflow = :workflow"),
+    ("status", "status = :status"),
+    ("trigger", "trigger_name = :trigger"),
+    ("since", "created_at >= :since"),
+    ("until", "created_at < :until"),
+)
 
 
 class SqliteStore(Store):
@@ -81,16 +99,18 @@ class SqliteStore(Store):
         created_at = dump_time(now, place, "created_at")
         with self._write(place) as connection:
             latest = connection.execute(self._queries["latest_workflow"], {"name": name}).fetchone()
-            if latest is not None and latest[4] == fingerprint:
+            live = latest is not None and not latest[7]
+            if live and latest[4] == fingerprint:
                 return _workflow(latest)
             params: dict[str, Any] = {
                 "name": name,
+                # after a delete the numbering continues, so a version number never means two things
                 "version": 1 if latest is None else latest[1] + 1,
                 "definition": definition_text,
                 "parameters": parameters_text,
                 "fingerprint": fingerprint,
                 "created_at": created_at,
-                "enabled": 1 if latest is None else latest[6],  # a new version keeps the enabled flag
+                "enabled": latest[6] if live else 1,  # a new version keeps the enabled flag
             }
             connection.execute(self._queries["insert_workflow"], params)
         return WorkflowVersion(
@@ -106,6 +126,8 @@ class SqliteStore(Store):
         with self._read(f"workflow {name}") as connection:
             if version is None:
                 row = connection.execute(self._queries["latest_workflow"], {"name": name}).fetchone()
+                if row is not None and row[7]:
+                    return None  # deleted: only its versions by number remain
             else:
                 query = self._queries["workflow_version"]
                 row = connection.execute(query, {"name": name, "version": version}).fetchone()
@@ -116,16 +138,34 @@ class SqliteStore(Store):
             rows = connection.execute(self._queries["latest_workflows"]).fetchall()
         return [_workflow(row) for row in rows]
 
+    def set_workflow_enabled(self, name: str, enabled: bool) -> bool:
+        params = {"name": name, "enabled": 1 if enabled else 0}
+        with self._write(f"workflow {name}") as connection:
+            return connection.execute(self._queries["set_workflow_enabled"], params).rowcount == 1
+
+    def delete_workflow(self, name: str) -> bool:
+        """Also forgets the access key, so that callback URLs signed before the delete stay dead
+        after a redeploy. Trigger state, occurrence claims and history stay, like run history."""
+        with self._write(f"workflow {name}") as connection:
+            if connection.execute(self._queries["delete_workflow"], {"name": name}).rowcount != 1:
+                return False
+            connection.execute(self._queries["delete_access_key"], {"workflow": name})
+        return True
+
+    def get_access_key(self, name: str) -> str | None:
+        with self._read(f"access key of {name}") as connection:
+            row = connection.execute(self._queries["get_access_key"], {"workflow": name}).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_access_key(self, name: str, key: str) -> None:
+        with self._write(f"access key of {name}") as connection:
+            connection.execute(self._queries["set_access_key"], {"workflow": name, "key": key})
+
     # -- runs ----------------------------------------------------------------------------------------
     def create_run(self, run: RunRecord) -> None:
         params = _run_params(run)
         with self._write(f"run {run.id}") as connection:
-            try:
-                connection.execute(self._queries["insert_run"], params)
-            except sqlite3.IntegrityError as exc:
-                if "runs.id" in str(exc):
-                    raise DuplicateRunError(f"run {run.id}: a run with that id exists already") from exc
-                raise
+            self._insert_run(connection, params)
 
     def get_run(self, run_id: str) -> RunRecord | None:
         with self._read(f"run {run_id}") as connection:
@@ -142,6 +182,29 @@ class SqliteStore(Store):
         params = {"workflow": workflow, "status": status, "limit": max(limit, 0)}
         with self._read("runs") as connection:
             rows = connection.execute(self._queries[name], params).fetchall()
+        return [_run(row) for row in rows]
+
+    def list_runs_filtered(
+        self,
+        workflow: str | None = None,
+        status: str | None = None,
+        trigger: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+    ) -> list[RunRecord]:
+        params: dict[str, Any] = {
+            "workflow": workflow,
+            "status": status,
+            "trigger": trigger,
+            "since": dump_optional_time(since, "runs", "since"),
+            "until": dump_optional_time(until, "runs", "until"),
+            "limit": max(limit, 0),
+        }
+        given = tuple(params[name] is not None for name, _ in _RUN_FILTERS)
+        query = _filtered_runs_query(self._queries["runs_filtered"], given)
+        with self._read("runs") as connection:
+            rows = connection.execute(query, params).fetchall()
         return [_run(row) for row in rows]
 
     def load_actions(self, run_id: str) -> list[ActionRecord]:
@@ -211,7 +274,79 @@ class SqliteStore(Store):
         with self._write(f"run {run_id}") as connection:
             connection.execute(self._queries["release_run"], {"id": run_id, "owner": owner})
 
+    # -- triggers ------------------------------------------------------------------------------------
+    def get_trigger_state(self, workflow: str, trigger: str) -> JSONObject | None:
+        params = {"workflow": workflow, "trigger": trigger}
+        with self._read(f"trigger {workflow}/{trigger}") as connection:
+            row = connection.execute(self._queries["get_trigger_state"], params).fetchone()
+        return None if row is None else _json_object(row[0], f"trigger {workflow}/{trigger}: state")
+
+    def put_trigger_state(self, workflow: str, trigger: str, state: JSONObject) -> None:
+        place = f"trigger {workflow}/{trigger}"
+        params = {"workflow": workflow, "trigger": trigger, "state": dump_json(state, place, "state")}
+        with self._write(place) as connection:
+            connection.execute(self._queries["put_trigger_state"], params)
+
+    def fire_trigger(self, fire: TriggerFire) -> bool:
+        event = fire.event
+        place = f"trigger {event.workflow}/{event.trigger}"
+        # Encode everything before the transaction: a bad value fails the firing before any write.
+        run_rows = []
+        for run in fire.runs:
+            if run.workflow != event.workflow:
+                raise StoreError(f"{place}: run {run.id} belongs to workflow {run.workflow}")
+            run_rows.append(_run_params(run))
+        event_row = _event_params(event)
+        claim = None
+        if fire.occurrence_key is not None:
+            claim = {
+                "workflow": event.workflow,
+                "trigger": event.trigger,
+                "key": fire.occurrence_key,
+                "event_id": event.id,
+                "run_ids": dump_json([run.id for run in fire.runs], place, "run ids"),
+            }
+        state = None
+        if fire.state is not None:
+            text = dump_json(fire.state, place, "state")
+            state = {"workflow": event.workflow, "trigger": event.trigger, "state": text}
+        queries = self._queries
+        with self._write(place) as connection:
+            if claim is not None and connection.execute(queries["claim_occurrence"], claim).rowcount != 1:
+                return False  # fired for this occurrence before: the transaction wrote nothing
+            for params in run_rows:
+                self._insert_run(connection, params)
+            if state is not None:
+                connection.execute(queries["put_trigger_state"], state)
+            try:
+                connection.execute(queries["insert_trigger_event"], event_row)
+            except sqlite3.IntegrityError as exc:
+                if "trigger_history.id" in str(exc):
+                    raise StoreError(
+                        f"{place}: trigger event {event.id}: an event with that id exists already"
+                    ) from exc
+                raise
+        return True
+
+    def list_trigger_history(
+        self, workflow: str, trigger: str | None = None, limit: int = 100
+    ) -> list[TriggerEvent]:
+        name = "trigger_history_of_workflow" if trigger is None else "trigger_history_of_trigger"
+        params = {"workflow": workflow, "trigger": trigger, "limit": max(limit, 0)}
+        with self._read(f"history of {workflow}") as connection:
+            rows = connection.execute(self._queries[name], params).fetchall()
+        return [_event(row) for row in rows]
+
     # -- transactions --------------------------------------------------------------------------------
+    def _insert_run(self, connection: sqlite3.Connection, params: dict[str, Any]) -> None:
+        """Insert one run inside the caller's transaction; an existing id is DuplicateRunError."""
+        try:
+            connection.execute(self._queries["insert_run"], params)
+        except sqlite3.IntegrityError as exc:
+            if "runs.id" in str(exc):
+                raise DuplicateRunError(f"run {params['id']}: a run with that id exists already") from exc
+            raise
+
     @contextmanager
     def _read(self, place: str) -> Iterator[sqlite3.Connection]:
         with self._lock:
@@ -302,14 +437,31 @@ def _workflow(row: _Row) -> WorkflowVersion:
     )
 
 
+@cache
+def _filtered_runs_query(template: str, given: tuple[bool, ...]) -> str:
+    """The runs query with a condition for each filter given (at most 32 texts, each prepared once)."""
+    conditions = [condition for (_, condition), present in zip(_RUN_FILTERS, given, strict=True) if present]
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    return template.replace("{where}", where)
+
+
+def _json_object(text: str, place: str) -> JSONObject:
+    value = load_json(text)
+    if not isinstance(value, dict):
+        raise StoreError(f"{place}: the stored value is not a JSON object: {text[:80]}")
+    return value
+
+
 def _run_params(run: RunRecord) -> dict[str, Any]:
     place = f"run {run.id}"
+    trigger_name = run.trigger.get("name")
     return {
         "id": run.id,
         "workflow": run.workflow,
         "version": run.version,
         "status": run.status,
         "trigger": dump_json(run.trigger, place, "trigger"),
+        "trigger_name": trigger_name if isinstance(trigger_name, str) else None,
         "created_at": dump_time(run.created_at, place, "created_at"),
         "variables": dump_json(run.variables, place, "variables"),
         "outputs": dump_optional_json(run.outputs, place, "outputs"),
@@ -340,6 +492,35 @@ def _run(row: _Row) -> RunRecord:
         lease_until=load_optional_time(row[12]),
         parent_run=row[13],
         epoch=row[14],
+    )
+
+
+def _event_params(event: TriggerEvent) -> dict[str, Any]:
+    place = f"trigger event {event.id}"
+    return {
+        "id": event.id,
+        "workflow": event.workflow,
+        "trigger": event.trigger,
+        "status": event.status,
+        "fired_at": dump_time(event.fired_at, place, "fired_at"),
+        "run_ids": dump_json(list(event.run_ids), place, "run_ids"),
+        "occurrence": event.occurrence,
+        "outputs": dump_optional_json(event.outputs, place, "outputs"),
+        "error": dump_optional_json(event.error, place, "error"),
+    }
+
+
+def _event(row: _Row) -> TriggerEvent:
+    return TriggerEvent(
+        id=row[0],
+        workflow=row[1],
+        trigger=row[2],
+        status=row[3],
+        fired_at=load_time(row[4]),
+        run_ids=tuple(load_json(row[5])),
+        occurrence=row[6],
+        outputs=load_json(row[7]),
+        error=load_json(row[8]),
     )
 
 

@@ -1,11 +1,12 @@
 -- The queries of the SQLite store, by name. Parameters are named (:name).
 
 -- name: latest_workflow
-SELECT name, version, definition, parameters, fingerprint, created_at, enabled
+-- The highest version, deleted or not: a deleted workflow's next deploy continues its numbering.
+SELECT name, version, definition, parameters, fingerprint, created_at, enabled, deleted
 FROM workflows WHERE name = :name ORDER BY version DESC LIMIT 1;
 
 -- name: workflow_version
-SELECT name, version, definition, parameters, fingerprint, created_at, enabled
+SELECT name, version, definition, parameters, fingerprint, created_at, enabled, deleted
 FROM workflows WHERE name = :name AND version = :version;
 
 -- name: insert_workflow
@@ -13,16 +14,36 @@ INSERT INTO workflows (name, version, definition, parameters, fingerprint, creat
 VALUES (:name, :version, :definition, :parameters, :fingerprint, :created_at, :enabled);
 
 -- name: latest_workflows
-SELECT w.name, w.version, w.definition, w.parameters, w.fingerprint, w.created_at, w.enabled
+SELECT w.name, w.version, w.definition, w.parameters, w.fingerprint, w.created_at, w.enabled, w.deleted
 FROM workflows AS w
-WHERE w.version = (SELECT max(version) FROM workflows WHERE name = w.name)
+WHERE w.version = (SELECT max(version) FROM workflows WHERE name = w.name) AND w.deleted = 0
 ORDER BY w.name;
 
+-- name: set_workflow_enabled
+UPDATE workflows SET enabled = :enabled
+WHERE name = :name AND deleted = 0
+  AND version = (SELECT max(version) FROM workflows WHERE name = :name);
+
+-- name: delete_workflow
+UPDATE workflows SET deleted = 1
+WHERE name = :name AND deleted = 0
+  AND version = (SELECT max(version) FROM workflows WHERE name = :name);
+
+-- name: get_access_key
+SELECT key FROM access_keys WHERE workflow = :workflow;
+
+-- name: set_access_key
+INSERT INTO access_keys (workflow, key) VALUES (:workflow, :key)
+ON CONFLICT (workflow) DO UPDATE SET key = excluded.key;
+
+-- name: delete_access_key
+DELETE FROM access_keys WHERE workflow = :workflow;
+
 -- name: insert_run
-INSERT INTO runs (id, workflow, version, status, trigger, created_at, variables, outputs, error,
-                  response, ended_at, owner, lease_until, parent_run, epoch)
-VALUES (:id, :workflow, :version, :status, :trigger, :created_at, :variables, :outputs, :error,
-        :response, :ended_at, :owner, :lease_until, :parent_run, :epoch);
+INSERT INTO runs (id, workflow, version, status, trigger, trigger_name, created_at, variables, outputs,
+                  error, response, ended_at, owner, lease_until, parent_run, epoch)
+VALUES (:id, :workflow, :version, :status, :trigger, :trigger_name, :created_at, :variables, :outputs,
+        :error, :response, :ended_at, :owner, :lease_until, :parent_run, :epoch);
 
 -- name: get_run
 SELECT id, workflow, version, status, trigger, created_at, variables, outputs, error, response,
@@ -49,6 +70,13 @@ SELECT id, workflow, version, status, trigger, created_at, variables, outputs, e
        ended_at, owner, lease_until, parent_run, epoch
 FROM runs WHERE workflow = :workflow AND status = :status
 ORDER BY created_at DESC, seq DESC LIMIT :limit;
+
+-- name: runs_filtered
+-- {where} is replaced by the conditions of the filters given (see `_RUN_FILTERS` in sqlite.py);
+-- every value is a bound parameter. `since` is inclusive, `until` exclusive.
+SELECT id, workflow, version, status, trigger, created_at, variables, outputs, error, response,
+       ended_at, owner, lease_until, parent_run, epoch
+FROM runs {where} ORDER BY created_at DESC, seq DESC LIMIT :limit;
 
 -- name: unfinished_runs
 SELECT id, workflow, version, status, trigger, created_at, variables, outputs, error, response,
@@ -100,3 +128,30 @@ UPDATE runs SET lease_until = :lease_until WHERE owner = :owner;
 
 -- name: release_run
 UPDATE runs SET owner = NULL, lease_until = NULL WHERE id = :id AND owner = :owner;
+
+-- name: get_trigger_state
+SELECT state FROM trigger_state WHERE workflow = :workflow AND trigger = :trigger;
+
+-- name: put_trigger_state
+INSERT INTO trigger_state (workflow, trigger, state) VALUES (:workflow, :trigger, :state)
+ON CONFLICT (workflow, trigger) DO UPDATE SET state = excluded.state;
+
+-- name: claim_occurrence
+-- Inserts nothing (rowcount 0) when the occurrence was claimed before: the firing is a repeat.
+INSERT INTO trigger_occurrences (workflow, trigger, key, event_id, run_ids)
+VALUES (:workflow, :trigger, :key, :event_id, :run_ids)
+ON CONFLICT (workflow, trigger, key) DO NOTHING;
+
+-- name: insert_trigger_event
+INSERT INTO trigger_history (id, workflow, trigger, status, fired_at, run_ids, occurrence, outputs, error)
+VALUES (:id, :workflow, :trigger, :status, :fired_at, :run_ids, :occurrence, :outputs, :error);
+
+-- name: trigger_history_of_workflow
+SELECT id, workflow, trigger, status, fired_at, run_ids, occurrence, outputs, error
+FROM trigger_history WHERE workflow = :workflow
+ORDER BY fired_at DESC, seq DESC LIMIT :limit;
+
+-- name: trigger_history_of_trigger
+SELECT id, workflow, trigger, status, fired_at, run_ids, occurrence, outputs, error
+FROM trigger_history WHERE workflow = :workflow AND trigger = :trigger
+ORDER BY fired_at DESC, seq DESC LIMIT :limit;
