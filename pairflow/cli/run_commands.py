@@ -107,13 +107,15 @@ def run_command(
     Exit status: 0 the run succeeded, 1 it failed or was cancelled, 2 bad input, 3 the store cannot be opened.
     """
     loaded, model = load_and_validate(file, workflow_name)
-    # Values embedded beside the definition count only for parameters it declares.
+    # Values embedded beside the definition that it does not declare are Logic Apps Standard's
+    # app-level parameters (parameters.json): usable through parameters() without a declaration.
     supplied: dict[str, Any] = {k: v for k, v in loaded.parameters.items() if k in model.parameters}
+    app_level = {k: v for k, v in loaded.parameters.items() if k not in model.parameters}
     source = str(file)
     if parameters_file is not None:
         supplied.update(load_parameter_file(parameters_file))
         source = str(parameters_file)
-    values = resolve_parameters(model, supplied, source)
+    values = {**app_level, **resolve_parameters(model, supplied, source)}
     body = read_json_argument(trigger_body, "--trigger-body") if trigger_body is not None else None
     headers = read_json_argument(trigger_headers, "--trigger-headers") if trigger_headers is not None else {}
     if not isinstance(headers, dict):
