@@ -18,11 +18,12 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from pairflow.cli import eval_command, run_commands, validate_command
+    from pairflow.cli import eval_command, remote_commands, run_commands, serve_command, validate_command
 
     cli.add_command(eval_command.eval_command)
     cli.add_command(validate_command.validate_command)
-    for command in run_commands.COMMANDS:
+    cli.add_command(serve_command.serve_command)
+    for command in (*run_commands.COMMANDS, *remote_commands.COMMANDS):
         cli.add_command(command)
 
 

@@ -7,8 +7,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pairflow.store.records import RunRecord
-
 OUTPUT_PREVIEW = 60  # characters of an action's outputs shown in a table cell
 
 
@@ -89,18 +87,19 @@ def render_run(view: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def render_runs(records: Sequence[RunRecord]) -> str:
-    if not records:
+def render_runs(summaries: Sequence[dict[str, Any]]) -> str:
+    """A table of run summaries (pairflow.engine.view.run_summary), local or from a location."""
+    if not summaries:
         return "no runs"
     rows = [
         (
-            r.id,
-            r.workflow,
-            str(r.version),
-            r.status,
-            r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-            _duration_ms(r.created_at.isoformat(), r.ended_at.isoformat()) if r.ended_at else "",
+            str(r["id"]),
+            str(r["workflow"]),
+            str(r["version"]),
+            str(r["status"]),
+            str(r.get("startTime") or "")[:19].replace("T", " "),
+            _duration_ms(r.get("startTime"), r.get("endTime")),
         )
-        for r in records
+        for r in summaries
     ]
     return _table(("RUN", "WORKFLOW", "VERSION", "STATUS", "STARTED (UTC)", "DURATION"), rows)

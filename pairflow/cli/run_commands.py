@@ -23,14 +23,31 @@ from pairflow.cli.common import (
     read_json_argument,
     store_option,
 )
+from pairflow.cli.remote_commands import remote_runs, remote_show
 from pairflow.cli.render import render_run, render_runs
 from pairflow.definition.parameters import load_parameter_file, resolve_parameters
 from pairflow.definition.validate import load_and_validate
 from pairflow.engine.runner import Engine
-from pairflow.engine.view import run_view
+from pairflow.engine.view import run_summary, run_view
 from pairflow.errors import InputError, RunNotFoundError
 from pairflow.store import open_store
 from pairflow.store.base import Store
+
+_LOCATION_OPTIONS = (
+    click.option(
+        "--location-url",
+        envvar="PAIRFLOW_LOCATION_URL",
+        default=None,
+        metavar="URL",
+        help="Ask a running location (pairflow serve) instead of the local store.",
+    ),
+    click.option("--api-key", envvar="PAIRFLOW_API_KEY", default=None, help="The location's API key."),
+)
+
+
+def location_options(fn: Any) -> Any:
+    """--location-url and --api-key, for commands that can read a running location."""
+    return _LOCATION_OPTIONS[0](_LOCATION_OPTIONS[1](fn))
 
 
 def _print_json(value: Any) -> None:
@@ -171,34 +188,34 @@ async def _run_once(
 @click.option("--status", default=None, type=click.Choice(["Running", "Succeeded", "Failed", "Cancelled"]))
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@location_options
 @store_option
 @handle_errors
 def runs_command(
-    workflow: str | None, status: str | None, limit: int, as_json: bool, store_url: str | None
+    workflow: str | None,
+    status: str | None,
+    limit: int,
+    as_json: bool,
+    location_url: str | None,
+    api_key: str | None,
+    store_url: str | None,
 ) -> None:
-    """List runs, newest first."""
-    store = open_store(store_url)
-    try:
-        asyncio.run(_resume_only(store))
-        records = store.list_runs(workflow=workflow, status=status, limit=limit)
-    finally:
-        store.close()
-    if as_json:
-        _print_json(
-            [
-                {
-                    "id": r.id,
-                    "workflow": r.workflow,
-                    "version": r.version,
-                    "status": r.status,
-                    "startTime": r.created_at.isoformat(),
-                    "endTime": r.ended_at.isoformat() if r.ended_at else None,
-                }
-                for r in records
-            ]
-        )
+    """List runs, newest first (of the local store, or of a running location with --location-url)."""
+    if location_url:
+        summaries = remote_runs(location_url, api_key, workflow, status, limit)
     else:
-        click.echo(render_runs(records))
+        store = open_store(store_url)
+        try:
+            asyncio.run(_resume_only(store))
+            summaries = [
+                run_summary(r) for r in store.list_runs(workflow=workflow, status=status, limit=limit)
+            ]
+        finally:
+            store.close()
+    if as_json:
+        _print_json(summaries)
+    else:
+        click.echo(render_runs(summaries))
 
 
 @click.command("show")
@@ -206,18 +223,24 @@ def runs_command(
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the run as one JSON object (the same as `run --json`)."
 )
+@location_options
 @store_option
 @handle_errors
-def show_command(run_id: str, as_json: bool, store_url: str | None) -> None:
+def show_command(
+    run_id: str, as_json: bool, location_url: str | None, api_key: str | None, store_url: str | None
+) -> None:
     """Show one run: every action with its status, duration, attempts and a short view of its outputs."""
-    store = open_store(store_url)
-    try:
-        asyncio.run(_resume_only(store))
-        if store.get_run(run_id) is None:
-            raise RunNotFoundError(f"no run with id '{run_id}'")
-        view = run_view(store, run_id)
-    finally:
-        store.close()
+    if location_url:
+        view = remote_show(location_url, api_key, run_id)
+    else:
+        store = open_store(store_url)
+        try:
+            asyncio.run(_resume_only(store))
+            if store.get_run(run_id) is None:
+                raise RunNotFoundError(f"no run with id '{run_id}'")
+            view = run_view(store, run_id)
+        finally:
+            store.close()
     if as_json:
         _print_json(view)
     else:

@@ -6,8 +6,8 @@ iteration `body('Sibling')` is the sibling of the same iteration) with an option
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from pairflow.engine.decide import CONTAINER_TYPES, RunState, iteration_key, parent_key, parse_repetition

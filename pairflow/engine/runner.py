@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 import uuid
@@ -61,6 +62,7 @@ from pairflow.store.base import Store
 from pairflow.store.records import ActionRecord, RunRecord, RunUpdate, WorkflowVersion
 
 _ = pairflow.actions  # importing the package registers the built-in executors
+_log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 15.0  # how long a run's lease lasts without renewal
 DEFAULT_FOREACH_CONCURRENCY = 20  # parallel iterations (Logic Apps' default)
@@ -90,6 +92,9 @@ INSTANT_TYPES = frozenset(
 )
 
 WorkflowLoader = Callable[[str, int | None], WorkflowVersion | None]
+# Told (run id, Response outputs or None, run status) once a Succeeded Response is committed (status
+# "Running" unless the same commit ended the run) and again when the run ends.
+ReplyHook = Callable[[str, JSONObject | None, str], None]
 
 
 class RunLeasedError(PairflowError):
@@ -190,6 +195,7 @@ class Engine:
         self._batcher = _CommitBatcher(store)
         self._drivers: dict[str, _RunDriver] = {}
         self._renewer: asyncio.Task[None] | None = None
+        self.on_reply: ReplyHook | None = None  # set by whoever answers HTTP callers (the dispatcher)
 
     # -- public API ----------------------------------------------------------------------------------
     async def start_run(
@@ -284,6 +290,7 @@ class Engine:
                 ended = await driver.drive()
             finally:
                 self._drivers.pop(run_id, None)
+            self.tell_reply(run_id, ended.response, ended.status)
         finally:
             with contextlib.suppress(StoreError):
                 self.store.release_run(run_id, self.owner)
@@ -349,6 +356,16 @@ class Engine:
 
     async def commit(self, update: RunUpdate) -> None:
         await self._batcher.commit(update)
+
+    def tell_reply(self, run_id: str, response: JSONObject | None, status: str) -> None:
+        """Call `on_reply`; a failing hook is logged, never raised into the run."""
+        hook = self.on_reply
+        if hook is None:
+            return
+        try:
+            hook(run_id, response, status)
+        except Exception:  # a listener's bug must not fail the run it listens to
+            _log.exception("reply hook failed for run %s", run_id)
 
     def _plan(self, workflow: str, version: int | None) -> tuple[WorkflowVersion, Plan]:
         if version is not None and (workflow, version) in self._plans:
@@ -487,6 +504,8 @@ class _RunDriver:
         self.results: asyncio.Queue[_Finished | _Cancel] = asyncio.Queue()
         self.finished = False
         self.ended: RunRecord | None = None
+        self.reply: JSONObject | None = None  # a Succeeded Response's outputs, told once committed
+        self.reply_told = False
 
     # -- the loop ------------------------------------------------------------------------------------
     async def drive(self) -> RunRecord:
@@ -557,6 +576,9 @@ class _RunDriver:
             return
         update, self.pending = self.pending, RunUpdate(self.run.id)
         await self.engine.commit(update)
+        if self.reply is not None and not self.reply_told:
+            self.reply_told = True
+            self.engine.tell_reply(self.run.id, self.reply, update.status or RUNNING)
 
     # -- commands ------------------------------------------------------------------------------------
     def record(self, record: ActionRecord) -> None:
@@ -812,6 +834,8 @@ class _RunDriver:
             except ExpressionError as error:
                 done.tracked_properties = {"error": error.message}
         self.record(done)
+        if action.type == "Response" and done.status == SUCCEEDED and isinstance(done.outputs, dict):
+            self.reply = done.outputs
         if self.variables.changed:
             self.pending.variables = self.variables.snapshot()
             self.variables.changed = False

@@ -30,10 +30,26 @@ from pairflow.engine.decide import parse_repetition
 from pairflow.errors import RunNotFoundError
 from pairflow.jsontypes import JSON, JSONObject
 from pairflow.store.base import Store
-from pairflow.store.records import ActionRecord
+from pairflow.store.records import ActionRecord, RunRecord
 
 REDACTED = "<redacted>"
 _SECURE_OUTPUT_TYPES = frozenset({"securestring", "secureobject"})
+
+
+def run_summary(run: RunRecord) -> JSONObject:
+    """One line of a run listing (`pairflow runs --json`, `GET /api/runs`)."""
+    summary: JSONObject = {
+        "id": run.id,
+        "workflow": run.workflow,
+        "version": run.version,
+        "status": run.status,
+        "trigger": run.trigger.get("name"),
+        "startTime": iso(run.created_at),
+        "endTime": iso(run.ended_at),
+    }
+    if run.error:
+        summary["error"] = run.error
+    return summary
 
 
 def run_view(store: Store, run_id: str) -> JSONObject:

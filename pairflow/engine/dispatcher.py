@@ -1,0 +1,321 @@
+"""The dispatcher: which committed runs execute now, which wait, and telling callers their reply.
+
+Owns executing runs in the background of one event loop. A workflow whose trigger sets
+`runtimeConfiguration.concurrency.runs` executes at most that many runs at once; the others wait in
+a per-workflow queue of at most `maximumWaitingRuns` (admission is checked before a run is
+created, so a full queue answers 429 rather than losing a committed run). All workflows together
+execute at most `max_concurrent_runs` runs.
+
+Also owns `wait_reply`: the engine tells the dispatcher (`Engine.on_reply`) when a run's Response
+record is committed and when the run ends; callers waiting for that run are woken. Stopping
+cancels the runs still executing after a grace period without recording anything: they stay
+Running in the store and the next `start` (here or in another process) resumes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from pairflow.definition.model import build_definition
+from pairflow.engine.clock import Clock, SystemClock
+from pairflow.engine.runner import Engine, RunLeasedError
+from pairflow.errors import PairflowError, StoreError
+from pairflow.jsontypes import JSONObject
+from pairflow.store.records import ActionRecord, RunRecord
+
+_log = logging.getLogger(__name__)
+
+RUNNING = "Running"
+SUCCEEDED = "Succeeded"
+DEFAULT_MAX_CONCURRENT_RUNS = 200  # runs executing at once in this process, all workflows together
+# Logic Apps' documented ceiling for waiting runs; used when a trigger limits concurrency without
+# saying how many may wait.
+DEFAULT_MAXIMUM_WAITING_RUNS = 100
+MAX_CONCURRENCY_RUNS = 100  # Logic Apps' upper bound for runtimeConfiguration.concurrency.runs
+
+
+class TooManyWaitingRunsError(PairflowError):
+    """The workflow's queue of waiting runs is full; try again later."""
+
+
+@dataclass(frozen=True)
+class RunReply:
+    """What an HTTP caller of a run is answered: the Response's outputs (or None) and the run status."""
+
+    response: JSONObject | None
+    status: str
+
+
+@dataclass(frozen=True)
+class RunLimits:
+    """A workflow's trigger concurrency: None runs means unlimited (no queue)."""
+
+    runs: int | None
+    waiting: int
+
+
+UNLIMITED = RunLimits(None, DEFAULT_MAXIMUM_WAITING_RUNS)
+
+
+def run_limits(definition: JSONObject) -> RunLimits:
+    """Read `runtimeConfiguration.concurrency` of the definition's (first) trigger."""
+    triggers = definition.get("triggers")
+    if not isinstance(triggers, dict) or not triggers:
+        return UNLIMITED
+    trigger = next(iter(triggers.values()))
+    config = trigger.get("runtimeConfiguration") if isinstance(trigger, dict) else None
+    concurrency = config.get("concurrency") if isinstance(config, dict) else None
+    if not isinstance(concurrency, dict):
+        return UNLIMITED
+    runs = concurrency.get("runs")
+    waiting = concurrency.get("maximumWaitingRuns")
+    limit = (
+        max(1, min(MAX_CONCURRENCY_RUNS, runs))
+        if isinstance(runs, int) and not isinstance(runs, bool)
+        else None
+    )
+    most = (
+        max(0, waiting)
+        if isinstance(waiting, int) and not isinstance(waiting, bool)
+        else DEFAULT_MAXIMUM_WAITING_RUNS
+    )
+    return RunLimits(limit, most)
+
+
+class _Lane:
+    """One workflow's executing count and waiting queue."""
+
+    __slots__ = ("executing", "limits", "version", "waiting")
+
+    def __init__(self, limits: RunLimits, version: int) -> None:
+        self.limits = limits
+        self.version = version
+        self.executing = 0
+        self.waiting: deque[tuple[RunRecord, bool]] = deque()
+
+    def has_room(self) -> bool:
+        return self.limits.runs is None or self.executing < self.limits.runs
+
+
+class Dispatcher:
+    """Executes committed runs in the background, within each workflow's concurrency limit."""
+
+    def __init__(self, engine: Engine, *, max_concurrent_runs: int = DEFAULT_MAX_CONCURRENT_RUNS) -> None:
+        self._engine = engine
+        self._slots = asyncio.Semaphore(max(1, max_concurrent_runs))
+        self._lanes: dict[str, _Lane] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._waiters: dict[str, list[asyncio.Future[RunReply]]] = {}
+        self._limits: dict[tuple[str, int], RunLimits] = {}
+        self._resuming: asyncio.Task[None] | None = None
+        self._stopping = False
+        engine.on_reply = self._on_reply
+
+    # -- public API ----------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Resume, in the background, every unfinished run this process can take."""
+        self._stopping = False
+        self._resuming = asyncio.get_running_loop().create_task(self._resume())
+
+    def submit(self, run: RunRecord) -> None:
+        """Execute a just-committed run (no action records yet) now or when its workflow has room."""
+        self._enqueue(run, fresh=True)
+
+    def check_admission(self, workflow: str) -> None:
+        """Raise `TooManyWaitingRunsError` when a new run of `workflow` could not even wait."""
+        lane = self._lanes.get(workflow)
+        if lane is None or lane.has_room():
+            return
+        if len(lane.waiting) >= lane.limits.waiting:
+            raise TooManyWaitingRunsError(
+                f"workflow '{workflow}': {len(lane.waiting)} runs are waiting already, the trigger's "
+                f"maximumWaitingRuns is {lane.limits.waiting}"
+            )
+
+    def waiting_count(self, workflow: str) -> int:
+        lane = self._lanes.get(workflow)
+        return len(lane.waiting) if lane is not None else 0
+
+    def executing_count(self, workflow: str | None = None) -> int:
+        if workflow is None:
+            return len(self._tasks)
+        lane = self._lanes.get(workflow)
+        return lane.executing if lane is not None else 0
+
+    async def wait_reply(self, run_id: str, timeout: float) -> RunReply | None:
+        """The run's reply once its Response is committed or it ended; None after `timeout` seconds."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[RunReply] = loop.create_future()
+        self._waiters.setdefault(run_id, []).append(future)
+        try:
+            if run_id not in self._tasks and not self._is_queued(run_id):
+                early = self._reply_from_store(run_id)
+                if early is not None:
+                    return early
+            return await self._within(future, timeout)
+        finally:
+            waiters = self._waiters.get(run_id)
+            if waiters is not None and future in waiters:
+                waiters.remove(future)
+                if not waiters:
+                    del self._waiters[run_id]
+
+    async def stop(self, grace: float) -> None:
+        """Start nothing more; after `grace` seconds cancel the runs still executing.
+
+        A cancelled run keeps its committed records and its Running status: resuming it later
+        re-executes only the actions that had not committed a result.
+        """
+        self._stopping = True
+        if self._resuming is not None:
+            self._resuming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._resuming
+            self._resuming = None
+        for lane in self._lanes.values():
+            lane.waiting.clear()
+        tasks = list(self._tasks.values())
+        if tasks:
+            # The grace period is the engine clock's time, like every wait of a run.
+            everything = asyncio.gather(*tasks, return_exceptions=True)
+            await _within(everything, self._engine.clock, max(0.0, grace))
+            for task in tasks:
+                task.cancel()
+            await everything
+
+    # -- internals -----------------------------------------------------------------------------------
+    async def _resume(self) -> None:
+        try:
+            unfinished = self._engine.store.unfinished_runs()
+        except StoreError as error:
+            _log.error("cannot list unfinished runs: %s", error.message)
+            return
+        for run in unfinished:
+            if run.id not in self._tasks and not self._is_queued(run.id):
+                self._enqueue(run, fresh=False)
+
+    def _enqueue(self, run: RunRecord, *, fresh: bool) -> None:
+        if self._stopping:
+            return  # committed and Running: the next start resumes it
+        lane = self._lane(run)
+        if lane.has_room():
+            self._launch(lane, run, fresh=fresh)
+        else:
+            lane.waiting.append((run, fresh))
+
+    def _lane(self, run: RunRecord) -> _Lane:
+        lane = self._lanes.get(run.workflow)
+        if lane is None:
+            lane = self._lanes[run.workflow] = _Lane(self._limits_of(run), run.version)
+        elif run.version > lane.version:
+            lane.limits, lane.version = self._limits_of(run), run.version
+        return lane
+
+    def _limits_of(self, run: RunRecord) -> RunLimits:
+        key = (run.workflow, run.version)
+        limits = self._limits.get(key)
+        if limits is None:
+            found = self._engine.store.get_workflow(run.workflow, run.version)
+            limits = run_limits(found.definition) if found is not None else UNLIMITED
+            self._limits[key] = limits
+        return limits
+
+    def _launch(self, lane: _Lane, run: RunRecord, *, fresh: bool) -> None:
+        lane.executing += 1
+        task = asyncio.get_running_loop().create_task(self._execute(run, fresh))
+        self._tasks[run.id] = task
+        task.add_done_callback(lambda _: self._finished(lane, run.id))
+
+    def _finished(self, lane: _Lane, run_id: str) -> None:
+        self._tasks.pop(run_id, None)
+        lane.executing -= 1
+        while lane.waiting and lane.has_room() and not self._stopping:
+            run, fresh = lane.waiting.popleft()
+            self._launch(lane, run, fresh=fresh)
+
+    async def _execute(self, run: RunRecord, fresh: bool) -> None:
+        async with self._slots:
+            try:
+                if fresh:
+                    # The run was just committed by its trigger: nothing to load back.
+                    await self._engine._execute(run, fresh=True)
+                else:
+                    await self._engine.execute(run.id)
+            except RunLeasedError:
+                pass  # another process executes it
+            except PairflowError as error:
+                _log.error("run %s of %s could not execute: %s", run.id, run.workflow, error.message)
+
+    def _is_queued(self, run_id: str) -> bool:
+        return any(queued.id == run_id for lane in self._lanes.values() for queued, _ in lane.waiting)
+
+    def _on_reply(self, run_id: str, response: JSONObject | None, status: str) -> None:
+        waiters = self._waiters.pop(run_id, None)
+        if not waiters:
+            return
+        reply = RunReply(response, status)
+        for future in waiters:
+            if not future.done():
+                future.set_result(reply)
+
+    def _reply_from_store(self, run_id: str) -> RunReply | None:
+        """For a run not executing here: its reply if it ended or committed a Response already."""
+        run = self._engine.store.get_run(run_id)
+        if run is None:
+            return None
+        if run.status != RUNNING:
+            return RunReply(run.response, run.status)
+        found = self._engine.store.get_workflow(run.workflow, run.version)
+        if found is None:
+            return None
+        definition = build_definition(found.definition)
+        actions = definition.all_actions
+        names = frozenset(name for name, action in actions.items() if action.type == "Response")
+        if not names:
+            return None
+        response = _committed_response(self._engine.store.load_actions(run_id), names)
+        return RunReply(response, RUNNING) if response is not None else None
+
+    async def _within(self, future: asyncio.Future[RunReply], timeout: float) -> RunReply | None:
+        clock = self._engine.clock
+        if isinstance(clock, SystemClock):
+            try:
+                async with asyncio.timeout(timeout):
+                    return await future
+            except TimeoutError:
+                return None
+        await _within(future, clock, timeout)
+        return future.result() if future.done() else None
+
+
+async def _within(future: asyncio.Future[Any], clock: Clock, seconds: float) -> None:
+    """Wait until `future` is done or `seconds` of `clock` time passed, whichever comes first."""
+    sleeper: asyncio.Future[Any] = asyncio.ensure_future(clock.sleep(seconds))
+    waited: list[asyncio.Future[Any]] = [future, sleeper]
+    try:
+        await asyncio.wait(waited, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        sleeper.cancel()
+
+
+def _committed_response(records: list[ActionRecord], names: frozenset[str]) -> JSONObject | None:
+    """The outputs of a Succeeded Response among a run's committed records, if any."""
+    for record in records:
+        if record.name in names and record.status == SUCCEEDED and isinstance(record.outputs, dict):
+            return record.outputs
+    return None
+
+
+__all__ = [
+    "DEFAULT_MAXIMUM_WAITING_RUNS",
+    "Dispatcher",
+    "RunLimits",
+    "RunReply",
+    "TooManyWaitingRunsError",
+    "run_limits",
+]

@@ -1,0 +1,567 @@
+"""One location: the store, engine, run dispatcher and trigger service of one `pairflow serve`, and
+every operation the management API and the trigger endpoints call.
+
+The HTTP layer only parses requests and renders answers; what a deploy, a cancel or a trigger firing
+does is decided here, so the same operations can be called from a CLI, a test or a peer location.
+Errors are `ApiError`s carrying Logic Apps' error code and the HTTP status they map to.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import jsonschema
+from jsonschema.protocols import Validator
+
+from pairflow.definition.loader import load_workflow
+from pairflow.definition.model import TriggerDef, WorkflowDefinition, build_definition
+from pairflow.definition.parameters import ParameterIssuesError, resolve_parameters
+from pairflow.definition.validate import validate_loaded
+from pairflow.engine.clock import Clock, SystemClock
+from pairflow.engine.context import iso
+from pairflow.engine.runner import Engine
+from pairflow.engine.view import REDACTED, run_summary, run_view
+from pairflow.errors import DefinitionError, InputError, PairflowError, RunNotFoundError
+from pairflow.jsontypes import JSON, JSONObject
+from pairflow.server import signing
+from pairflow.server.problems import ApiError, bad_request, not_found
+from pairflow.store.base import Store
+from pairflow.store.records import RunRecord, TriggerEvent, TriggerFire, WorkflowVersion
+
+CALLBACK_TRIGGER_TYPES = frozenset({"Request", "HttpWebhook"})
+RUN_STATUSES = ("Running", "Succeeded", "Failed", "Cancelled")
+
+
+class RunReplyLike(Protocol):
+    @property
+    def response(self) -> JSONObject | None: ...
+
+    @property
+    def status(self) -> str: ...
+
+
+class DispatcherLike(Protocol):
+    """What the location needs from `pairflow.engine.dispatcher.Dispatcher`."""
+
+    async def start(self) -> None: ...
+
+    def submit(self, run: RunRecord) -> None: ...
+
+    def check_admission(self, workflow: str) -> None: ...
+
+    async def wait_reply(self, run_id: str, timeout: float) -> RunReplyLike | None: ...
+
+    async def stop(self, grace: float) -> None: ...
+
+
+class TriggerServiceLike(Protocol):
+    """What the location needs from `pairflow.triggers.service.TriggerService`."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def workflow_changed(self, name: str) -> None: ...
+
+    def export_state(self, workflow: str, trigger: str) -> JSONObject: ...
+
+    async def import_state(self, workflow: str, trigger: str, state: JSONObject) -> None: ...
+
+    def status(self) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """What serving one workflow's triggers needs, computed once per deployed version."""
+
+    version: WorkflowVersion
+    model: WorkflowDefinition
+    has_response: bool
+    access_key: str
+    schemas: Mapping[str, Validator] = field(default_factory=dict)
+    signatures: dict[str, str] = field(default_factory=dict)  # trigger -> expected sig, filled lazily
+
+    def signature_matches(self, workflow: str, trigger: str, sp: str, sv: str, sig: str) -> bool:
+        """Constant-time check against the cached signature for the current sp and sv."""
+        if sp != signing.permission(trigger) or sv != signing.SIGNING_VERSION:
+            return False
+        expected = self.signatures.get(trigger)
+        if expected is None:
+            expected = self.signatures[trigger] = signing.sign(self.access_key, workflow, trigger)
+        return signing.constant_time_equal(expected, sig)
+
+
+def _schema_validator(trigger: TriggerDef) -> Validator | None:
+    inputs = trigger.inputs
+    schema = inputs.get("schema") if isinstance(inputs, dict) else None
+    if not isinstance(schema, dict) or not schema:
+        return None
+    cls = jsonschema.validators.validator_for(schema)
+    validator: Validator = cls(schema)
+    return validator
+
+
+def _schema_issues(model: WorkflowDefinition) -> list[tuple[str, str]]:
+    issues: list[tuple[str, str]] = []
+    for trigger in model.triggers.values():
+        inputs = trigger.inputs
+        schema = inputs.get("schema") if isinstance(inputs, dict) else None
+        if schema is None or (isinstance(schema, dict) and not schema):
+            continue
+        if not isinstance(schema, dict):
+            issues.append((f"{trigger.pointer}/inputs/schema", "expected a JSON Schema object"))
+            continue
+        cls = jsonschema.validators.validator_for(schema)
+        try:
+            cls.check_schema(schema)
+        except jsonschema.SchemaError as error:
+            where = "/".join(str(part) for part in error.absolute_path)
+            issues.append(
+                (
+                    f"{trigger.pointer}/inputs/schema{'/' + where if where else ''}",
+                    f"invalid schema: {error.message}",
+                )
+            )
+    return issues
+
+
+def _secure_parameters(model: WorkflowDefinition, values: JSONObject) -> JSONObject:
+    return {
+        name: REDACTED if name in model.parameters and model.parameters[name].is_secure else value
+        for name, value in values.items()
+    }
+
+
+def event_view(event: TriggerEvent) -> JSONObject:
+    view: JSONObject = {
+        "id": event.id,
+        "workflow": event.workflow,
+        "trigger": event.trigger,
+        "status": event.status,
+        "firedAt": iso(event.fired_at),
+        "runIds": list(event.run_ids),
+    }
+    if event.occurrence is not None:
+        view["occurrence"] = event.occurrence
+    if event.error is not None:
+        view["error"] = event.error
+    return view
+
+
+class Location:
+    """One running location: owns the store, engine, dispatcher and trigger service."""
+
+    def __init__(
+        self,
+        name: str,
+        store: Store,
+        engine: Engine,
+        dispatcher: DispatcherLike,
+        triggers: TriggerServiceLike | None,
+        *,
+        base_url: str,
+        clock: Clock | None = None,
+        new_id: Callable[[], str] | None = None,
+    ) -> None:
+        self.name = name
+        self.store = store
+        self.engine = engine
+        self.dispatcher = dispatcher
+        self.triggers = triggers
+        self.base_url = base_url.rstrip("/")
+        self.clock: Clock = clock or SystemClock()
+        self._new_id = new_id or (lambda: uuid.uuid4().hex)
+        self._endpoints: dict[str, Endpoint] = {}
+        self.accepting = False
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Resume unfinished runs, arm triggers, then accept requests."""
+        await self.dispatcher.start()
+        if self.triggers is not None:
+            await self.triggers.start()
+        self.accepting = True
+
+    async def stop(self, grace: float) -> None:
+        """Stop taking work, stop the triggers, give runs `grace` seconds to reach a commit point."""
+        self.accepting = False
+        if self.triggers is not None:
+            await self.triggers.stop()
+        await self.dispatcher.stop(grace)
+        await self.engine.aclose()
+
+    # -- workflows ---------------------------------------------------------------------------------
+    def _latest(self, name: str) -> WorkflowVersion:
+        found = self.store.get_workflow(name)
+        if found is None:
+            raise not_found("WorkflowNotFound", f"The workflow '{name}' could not be found.")
+        return found
+
+    async def deploy(self, name: str, document: JSON) -> tuple[JSONObject, bool]:
+        """Validate and store a workflow; returns its summary and whether it was created.
+
+        `document` is {"definition", "parameters": {name: value}} or anything `load_workflow` accepts
+        (a workflow.json, an exported resource, a bare definition). Nothing is stored when invalid.
+        """
+        if not isinstance(document, dict):
+            raise bad_request(
+                "InvalidDefinition", "The request body must be a JSON object.", [("", "expected an object")]
+            )
+        supplied: dict[str, JSON] = {}
+        raw_parameters = document.get("parameters") if "definition" in document else None
+        if isinstance(raw_parameters, dict):
+            # Plain values, or {"name": {"value": …}} as in ARM files.
+            for key, value in raw_parameters.items():
+                is_wrapped = isinstance(value, dict) and set(value) <= {"value", "type"} and "value" in value
+                supplied[key] = value["value"] if is_wrapped else value
+        elif raw_parameters is not None:
+            raise bad_request(
+                "InvalidParameters",
+                "/parameters: expected an object of parameter values",
+                [("/parameters", "expected an object of parameter values")],
+            )
+        try:
+            loaded = load_workflow(document, name)
+            model = validate_loaded(loaded)
+        except DefinitionError as error:
+            raise bad_request(
+                "InvalidDefinition", error.issues[0][1] if error.issues else error.message, error.issues
+            ) from None
+        schema_issues = _schema_issues(model)
+        if schema_issues:
+            raise bad_request("InvalidDefinition", schema_issues[0][1], schema_issues)
+        if not supplied:
+            supplied = {k: v for k, v in loaded.parameters.items() if k in model.parameters}
+        try:
+            values = resolve_parameters(model, supplied, "parameters")
+        except ParameterIssuesError as error:
+            raise bad_request(
+                "InvalidParameters",
+                error.issues[0][1] if error.issues else error.message,
+                [(f"/parameters{pointer}", text) for pointer, text in error.issues],
+            ) from None
+        existed = self.store.get_workflow(name) is not None
+        version = self.store.put_workflow(name, loaded.definition, values, self.clock.now())
+        if self.store.get_access_key(name) is None:
+            self.store.set_access_key(name, signing.new_access_key())
+        self._endpoints.pop(name, None)
+        if self.triggers is not None:
+            await self.triggers.workflow_changed(name)
+        return self.workflow_summary(version, model), not existed
+
+    def workflow_summary(
+        self, version: WorkflowVersion, model: WorkflowDefinition | None = None
+    ) -> JSONObject:
+        model = model or build_definition(version.definition)
+        return {
+            "name": version.name,
+            "version": version.version,
+            "enabled": version.enabled,
+            "state": "Enabled" if version.enabled else "Disabled",
+            "createdTime": iso(version.created_at),
+            "triggers": [
+                {"name": t.name, "type": t.type, **({"kind": t.kind} if t.kind else {})}
+                for t in model.triggers.values()
+            ],
+        }
+
+    def list_workflows(self) -> list[JSONObject]:
+        return [self.workflow_summary(version) for version in self.store.list_workflows()]
+
+    def get_workflow(self, name: str) -> JSONObject:
+        version = self._latest(name)
+        model = build_definition(version.definition)
+        summary = self.workflow_summary(version, model)
+        summary["definition"] = version.definition
+        summary["parameters"] = _secure_parameters(model, version.parameters)
+        return summary
+
+    def list_versions(self, name: str) -> list[JSONObject]:
+        latest = self._latest(name)
+        versions: list[JSONObject] = []
+        for number in range(latest.version, 0, -1):
+            found = self.store.get_workflow(name, number)
+            if found is not None:
+                versions.append({"version": found.version, "createdTime": iso(found.created_at)})
+        return versions
+
+    async def set_enabled(self, name: str, enabled: bool) -> JSONObject:
+        if not self.store.set_workflow_enabled(name, enabled):
+            raise not_found("WorkflowNotFound", f"The workflow '{name}' could not be found.")
+        self._endpoints.pop(name, None)
+        if self.triggers is not None:
+            await self.triggers.workflow_changed(name)
+        return self.workflow_summary(self._latest(name))
+
+    async def delete(self, name: str) -> None:
+        if not self.store.delete_workflow(name):
+            raise not_found("WorkflowNotFound", f"The workflow '{name}' could not be found.")
+        self._endpoints.pop(name, None)
+        if self.triggers is not None:
+            await self.triggers.workflow_changed(name)
+
+    async def regenerate_access_key(self, name: str) -> None:
+        self._latest(name)
+        self.store.set_access_key(name, signing.new_access_key())
+        self._endpoints.pop(name, None)
+        if self.triggers is not None:
+            await self.triggers.workflow_changed(name)
+
+    # -- triggers ----------------------------------------------------------------------------------
+    def endpoint(self, name: str) -> Endpoint:
+        """The latest deployed version's endpoint data (cached until the workflow changes)."""
+        cached = self._endpoints.get(name)
+        if cached is not None:
+            return cached
+        version = self._latest(name)
+        model = build_definition(version.definition)
+        key = self.store.get_access_key(name)
+        if key is None:  # deployed before keys existed: make one now
+            key = signing.new_access_key()
+            self.store.set_access_key(name, key)
+        schemas = {
+            trigger.name: validator
+            for trigger in model.triggers.values()
+            if (validator := _schema_validator(trigger)) is not None
+        }
+        endpoint = Endpoint(
+            version=version,
+            model=model,
+            has_response=any(action.type == "Response" for action in model.all_actions.values()),
+            access_key=key,
+            schemas=schemas,
+        )
+        self._endpoints[name] = endpoint
+        return endpoint
+
+    def trigger_of(self, name: str, trigger: str) -> tuple[Endpoint, TriggerDef]:
+        endpoint = self.endpoint(name)
+        found = endpoint.model.triggers.get(trigger)
+        if found is None:
+            raise not_found(
+                "WorkflowTriggerNotFound", f"The workflow '{name}' has no trigger named '{trigger}'."
+            )
+        return endpoint, found
+
+    def callback_url(self, workflow: str, trigger: str, relative: str = "") -> str:
+        """The signed URL that runs the trigger (also used by HttpWebhook subscriptions)."""
+        endpoint = self.endpoint(workflow)
+        sig = signing.sign(endpoint.access_key, workflow, trigger)
+        path = f"{self.base_url}/workflows/{workflow}/triggers/{trigger}/invoke"
+        if relative:
+            path += "/" + relative.lstrip("/")
+        sp = signing.permission(trigger).replace("/", "%2F")
+        return f"{path}?api-version={signing.API_VERSION}&sp={sp}&sv={signing.SIGNING_VERSION}&sig={sig}"
+
+    def list_callback_url(self, workflow: str, trigger: str) -> JSONObject:
+        endpoint, found = self.trigger_of(workflow, trigger)
+        if found.type not in CALLBACK_TRIGGER_TYPES:
+            raise bad_request(
+                "InvalidTriggerType",
+                f"The trigger '{trigger}' of type '{found.type}' has no callback URL; "
+                "only Request and HttpWebhook triggers do.",
+            )
+        inputs = found.inputs if isinstance(found.inputs, dict) else {}
+        method = inputs.get("method")
+        relative = inputs.get("relativePath")
+        base_path = f"{self.base_url}/workflows/{workflow}/triggers/{trigger}/invoke"
+        sig = signing.sign(endpoint.access_key, workflow, trigger)
+        result: JSONObject = {
+            "value": self.callback_url(workflow, trigger),
+            "method": str(method).upper() if isinstance(method, str) else "POST",
+            "basePath": base_path,
+            "queries": {
+                "api-version": signing.API_VERSION,
+                "sp": signing.permission(trigger),
+                "sv": signing.SIGNING_VERSION,
+                "sig": sig,
+            },
+        }
+        if isinstance(relative, str) and relative:
+            result["relativePath"] = relative.strip("/")
+            result["relativePathParameters"] = path_parameter_names(relative)
+        return result
+
+    def fire(self, workflow: str, trigger: str, outputs: JSONObject, endpoint: Endpoint) -> RunRecord:
+        """Commit a run of the endpoint's version with these trigger outputs, and its history event.
+
+        Returns once the run is durable; the caller then hands it to the dispatcher.
+        """
+        try:
+            run = self.engine.prepare_run(
+                workflow, trigger_outputs=outputs, trigger_name=trigger, version=endpoint.version.version
+            )
+        except InputError as error:
+            raise not_found("WorkflowNotFound", error.message) from None
+        event = TriggerEvent(
+            id=self._new_id(),
+            workflow=workflow,
+            trigger=trigger,
+            status="Succeeded",
+            fired_at=run.created_at,
+            run_ids=(run.id,),
+        )
+        self.store.fire_trigger(TriggerFire(event=event, runs=[run]))
+        return run
+
+    def admit(self, workflow: str) -> None:
+        """Raise 429 when the workflow has too many runs waiting to execute."""
+        from pairflow.engine.dispatcher import TooManyWaitingRunsError
+
+        try:
+            self.dispatcher.check_admission(workflow)
+        except TooManyWaitingRunsError as error:
+            raise ApiError(
+                429,
+                "WorkflowRunsThrottled",
+                error.message or "Too many runs are waiting.",
+                headers={"Retry-After": "1"},
+            ) from None
+
+    def trigger_history(self, workflow: str, trigger: str, limit: int) -> list[JSONObject]:
+        self.trigger_of(workflow, trigger)
+        return [event_view(e) for e in self.store.list_trigger_history(workflow, trigger, limit)]
+
+    def export_trigger_state(self, workflow: str, trigger: str) -> JSONObject:
+        self.trigger_of(workflow, trigger)
+        if self.triggers is None:
+            return self.store.get_trigger_state(workflow, trigger) or {}
+        return self.triggers.export_state(workflow, trigger)
+
+    async def import_trigger_state(self, workflow: str, trigger: str, state: JSON) -> None:
+        self.trigger_of(workflow, trigger)
+        if not isinstance(state, dict):
+            raise bad_request("InvalidRequestContent", "The trigger state must be a JSON object.")
+        try:
+            if self.triggers is None:
+                self.store.put_trigger_state(workflow, trigger, state)
+            else:
+                await self.triggers.import_state(workflow, trigger, state)
+        except InputError as error:
+            raise bad_request("InvalidTriggerState", error.message) from None
+
+    # -- runs --------------------------------------------------------------------------------------
+    def list_runs(
+        self,
+        workflow: str | None = None,
+        status: str | None = None,
+        trigger: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+    ) -> list[JSONObject]:
+        runs = self.store.list_runs_filtered(
+            workflow=workflow, status=status, trigger=trigger, since=since, until=until, limit=limit
+        )
+        return [run_summary(run) for run in runs]
+
+    def get_run(self, run_id: str) -> JSONObject:
+        try:
+            return run_view(self.store, run_id)
+        except RunNotFoundError:
+            raise not_found(
+                "WorkflowRunNotFound", f"The workflow run '{run_id}' could not be found."
+            ) from None
+
+    def _run(self, run_id: str) -> RunRecord:
+        run = self.store.get_run(run_id)
+        if run is None:
+            raise not_found("WorkflowRunNotFound", f"The workflow run '{run_id}' could not be found.")
+        return run
+
+    async def cancel(self, run_id: str) -> JSONObject:
+        run = self._run(run_id)
+        if run.status != "Running":
+            raise ApiError(
+                409,
+                "WorkflowRunNotRunning",
+                f"The workflow run '{run_id}' has ended ({run.status}); it cannot be cancelled.",
+            )
+        ended = await self.engine.cancel(run_id)
+        return run_summary(ended)
+
+    def resubmit(self, run_id: str) -> RunRecord:
+        """A new run of the workflow's latest version with the same trigger outputs."""
+        old = self._run(run_id)
+        self._latest(old.workflow)
+        self.admit(old.workflow)
+        outputs = old.trigger.get("outputs")
+        trigger = old.trigger.get("name")
+        run = self.engine.prepare_run(
+            old.workflow,
+            trigger_outputs=dict(outputs) if isinstance(outputs, dict) else None,
+            trigger_name=trigger if isinstance(trigger, str) else None,
+        )
+        self.store.create_run(run)
+        self.dispatcher.submit(run)
+        return run
+
+    # -- health ------------------------------------------------------------------------------------
+    def readiness(self) -> tuple[bool, JSONObject]:
+        """Ready when accepting, the store answers and the trigger service runs.
+
+        The seconds since the scheduler's last tick are reported, not judged: a trigger loop sleeps
+        until its next occurrence, so a daily recurrence legitimately ticks once a day.
+        """
+        reasons: list[str] = []
+        checks: JSONObject = {"location": self.name, "accepting": self.accepting}
+        try:
+            self.store.get_run("")
+            checks["store"] = "ok"
+        except PairflowError as error:
+            checks["store"] = "unreachable"
+            reasons.append(f"store: {error.message}")
+        if not self.accepting:
+            reasons.append("not accepting requests (starting or stopping)")
+        if self.triggers is not None:
+            status = self.triggers.status()
+            running = bool(status.get("running"))
+            checks["triggers"] = {"running": running, "armed": status.get("armed")}
+            if not running:
+                reasons.append("trigger service is not running")
+            age = _seconds_since(status.get("lastTick"), self.clock.now())
+            checks["secondsSinceTick"] = age
+        if reasons:
+            checks["reasons"] = reasons
+        return not reasons, checks
+
+
+def _seconds_since(value: Any, now: datetime) -> float | None:
+    if isinstance(value, datetime):
+        return max(0.0, (now - value).total_seconds())
+    if isinstance(value, str) and value:
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return max(0.0, (now - moment).total_seconds())
+    if isinstance(value, int | float):
+        return max(0.0, now.timestamp() - float(value))
+    return None
+
+
+def path_parameter_names(template: str) -> list[str]:
+    return [segment[1:-1] for segment in template.strip("/").split("/") if _is_parameter(segment)]
+
+
+def _is_parameter(segment: str) -> bool:
+    return len(segment) > 2 and segment.startswith("{") and segment.endswith("}")
+
+
+def match_relative_path(template: str, path: str) -> dict[str, str] | None:
+    """The parameters of `path` against a template like "customers/{id}"; None when it doesn't match."""
+    want = [s for s in template.strip("/").split("/") if s]
+    got = [s for s in path.strip("/").split("/") if s]
+    if len(want) != len(got):
+        return None
+    found: dict[str, str] = {}
+    for pattern, segment in zip(want, got, strict=True):
+        if _is_parameter(pattern):
+            found[pattern[1:-1]] = segment
+        elif pattern.lower() != segment.lower():
+            return None
+    return found

@@ -1,0 +1,192 @@
+"""The trigger endpoint: `/workflows/{name}/triggers/{trigger}/invoke[/{relativePath}]`.
+
+One request becomes one committed run, or nothing at all. The checks run in this order, and every
+refusal happens before anything is written: workflow and trigger exist (404), signature (401),
+workflow enabled (409), HTTP method (405), relative path (404), body size (413), body syntax and
+schema (400), waiting-run admission (429). Then the run and its trigger-history event are committed
+in one transaction, handed to the dispatcher, and the caller gets either the run's Response action
+reply or 202 Accepted with the run's status URL. Request triggers and HttpWebhook callbacks share it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from pairflow.jsontypes import JSON, JSONObject
+from pairflow.server.body import decode_body, read_limited
+from pairflow.server.location import Endpoint, Location, match_relative_path
+from pairflow.server.problems import ApiError
+
+CALLBACK_TYPES = frozenset({"Request", "HttpWebhook"})
+
+
+def _check_signature(endpoint: Endpoint, workflow: str, trigger: str, request: Request) -> None:
+    query = request.query_params
+    sp, sv, sig = query.get("sp"), query.get("sv"), query.get("sig")
+    if not sp or not sv or not sig:
+        raise ApiError(
+            401,
+            "DirectApiAuthorizationRequired",
+            "The request must be authenticated by the Shared Access scheme: "
+            "the permission ('sp'), version ('sv') and signature ('sig') query parameters are required.",
+        )
+    if not endpoint.signature_matches(workflow, trigger, sp, sv, sig):
+        raise ApiError(
+            401,
+            "DirectApiInvalidAuthorizationSignature",
+            "The provided shared access signature is not valid for this trigger.",
+        )
+
+
+def _check_schema(endpoint: Endpoint, trigger: str, body: JSON) -> None:
+    validator = endpoint.schemas.get(trigger)
+    if validator is None:
+        return
+    errors = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
+    if not errors:
+        return
+    details = [
+        ("/" + "/".join(str(part) for part in error.absolute_path), error.message) for error in errors[:50]
+    ]
+    raise ApiError(
+        400,
+        "TriggerInputSchemaMismatch",
+        f"The input body for trigger '{trigger}' of type 'Request' did not match its schema definition: "
+        f"{details[0][0]}: {details[0][1]}",
+        details,
+    )
+
+
+def _status_url(location: Location, run_id: str) -> str:
+    return f"{location.base_url}/api/runs/{run_id}"
+
+
+async def invoke(request: Request) -> Response:
+    location: Location = request.app.state.location
+    settings = request.app.state.settings
+    if not location.accepting:
+        raise ApiError(
+            503, "ServiceUnavailable", f"The location '{location.name}' is not accepting requests."
+        )
+    workflow = request.path_params["name"]
+    trigger = request.path_params["trigger"]
+    relative = request.path_params.get("relative", "")
+
+    endpoint, trigger_def = location.trigger_of(workflow, trigger)
+    if trigger_def.type not in CALLBACK_TYPES:
+        raise ApiError(
+            400,
+            "InvalidTriggerType",
+            f"The trigger '{trigger}' of type '{trigger_def.type}' cannot be invoked over HTTP.",
+        )
+    _check_signature(endpoint, workflow, trigger, request)
+    if not endpoint.version.enabled:
+        raise ApiError(
+            409, "WorkflowDisabled", f"The workflow '{workflow}' is disabled and cannot be triggered."
+        )
+    inputs = trigger_def.inputs if isinstance(trigger_def.inputs, dict) else {}
+    method = inputs.get("method") if trigger_def.type == "Request" else None
+    if isinstance(method, str) and method and request.method.upper() != method.upper():
+        raise ApiError(
+            405,
+            "TriggerRequestMethodNotValid",
+            f"The HTTP method for this request is not valid: expected '{method.upper()}' and actual "
+            f"'{request.method.upper()}'.",
+            headers={"Allow": method.upper()},
+        )
+    template = inputs.get("relativePath") if trigger_def.type == "Request" else None
+    parameters: dict[str, str] = {}
+    if isinstance(template, str) and template.strip("/"):
+        matched = match_relative_path(template, relative)
+        if matched is None:
+            raise ApiError(
+                404,
+                "WorkflowTriggerPathNotFound",
+                f"The path '{relative}' does not match the trigger's relative path '{template}'.",
+            )
+        parameters = matched
+    elif relative.strip("/"):
+        raise ApiError(
+            404, "WorkflowTriggerPathNotFound", f"The trigger '{trigger}' has no relative path '{relative}'."
+        )
+
+    raw = await read_limited(request, settings.max_body_bytes)
+    body = decode_body(raw, request.headers.get("content-type", ""))
+    _check_schema(endpoint, trigger, body)
+    location.admit(workflow)
+
+    outputs: JSONObject = {
+        "headers": dict(request.headers),
+        "body": body,
+        "queries": {key: value for key, value in request.query_params.items() if key != "sig"},
+        "relativePathParameters": parameters,
+    }
+    run = location.fire(workflow, trigger, outputs, endpoint)  # committed before anyone hears of it
+    location.dispatcher.submit(run)
+    status_url = _status_url(location, run.id)
+    if not endpoint.has_response:
+        return JSONResponse(
+            {"runId": run.id, "status": "Running"},
+            status_code=202,
+            headers={"x-ms-workflow-run-id": run.id, "Location": status_url},
+        )
+    reply = await location.dispatcher.wait_reply(run.id, settings.response_timeout)
+    if reply is None:
+        raise ApiError(
+            504,
+            "ActionResponseTimedOut",
+            "The workflow did not reach its Response action within the allotted "
+            f"{settings.response_timeout:g} seconds; the run goes on: see {status_url}.",
+            headers={"x-ms-workflow-run-id": run.id, "Location": status_url},
+        )
+    if reply.response is None:
+        raise ApiError(
+            502,
+            "NoResponse",
+            f"The workflow run ended {reply.status} without running its Response action.",
+            headers={"x-ms-workflow-run-id": run.id, "Location": status_url},
+        )
+    return render_reply(reply.response, run.id)
+
+
+def render_reply(response: JSONObject, run_id: str) -> Response:
+    """A Response action's {statusCode, headers, body} as an HTTP response."""
+    status = response.get("statusCode", 200)
+    try:
+        code = int(status)
+    except (TypeError, ValueError):
+        code = 200
+    headers = {str(k): _header_value(v) for k, v in (response.get("headers") or {}).items()}
+    headers["x-ms-workflow-run-id"] = run_id
+    has_type = any(k.lower() == "content-type" for k in headers)
+    body = response.get("body")
+    content: bytes
+    if body is None:
+        content = b""
+    elif isinstance(body, str):
+        content = body.encode("utf-8")
+        if not has_type:
+            headers["content-type"] = "text/plain; charset=utf-8"
+    elif isinstance(body, dict) and "$content" in body and isinstance(body.get("$content"), str):
+        try:
+            content = base64.b64decode(body["$content"], validate=True)
+        except (binascii.Error, ValueError):
+            content = body["$content"].encode("utf-8")
+        if not has_type and isinstance(body.get("$content-type"), str):
+            headers["content-type"] = body["$content-type"]
+    else:
+        content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        if not has_type:
+            headers["content-type"] = "application/json; charset=utf-8"
+    return Response(content, status_code=code, headers=headers)
+
+
+def _header_value(value: JSON) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"))

@@ -1,0 +1,148 @@
+"""A real `pairflow serve` process: it starts and says where, answers ready, exits 0 on SIGTERM, and
+after kill -9 a restart on the same store completes every run that was accepted (202)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+API_KEY = "serve-test-key-123"
+AUTH = {"x-api-key": API_KEY}
+WAITING_WORKFLOW = {
+    "definition": {
+        "triggers": {"manual": {"type": "Request", "kind": "Http", "inputs": {"method": "POST"}}},
+        "actions": {
+            "Wait": {"type": "Wait", "inputs": {"interval": {"count": 2, "unit": "Second"}}, "runAfter": {}},
+            "Done": {"type": "Compose", "inputs": "@triggerBody()", "runAfter": {"Wait": ["Succeeded"]}},
+        },
+    }
+}
+
+
+class Served:
+    def __init__(self, process: subprocess.Popen[str], url: str) -> None:
+        self.process = process
+        self.url = url
+
+
+def _start(store: Path, *extra: str) -> Served:
+    env = {**os.environ, "PAIRFLOW_API_KEYS": API_KEY}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pairflow.cli.serve_command",
+            "--store",
+            str(store),
+            "--location",
+            "west",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line.startswith("pairflow serving location west at "):
+        process.kill()
+        raise AssertionError(f"unexpected first line {line!r}; stderr: {process.communicate()[1]}")
+    return Served(process, line.rsplit(" ", 1)[1].strip())
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[str]]]:
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=10)  # reaps it and closes its pipes
+
+
+def _finish(process: subprocess.Popen[str]) -> int:
+    process.communicate(timeout=20)
+    return process.returncode
+
+
+def _run_status(client: httpx.Client, run_id: str) -> str:
+    status: str = client.get(f"/api/runs/{run_id}", headers=AUTH).json()["status"]
+    return status
+
+
+def test_serve_announces_url_is_ready_and_exits_zero_on_sigterm(
+    tmp_path: Path, processes: list[subprocess.Popen[str]]
+) -> None:
+    served = _start(tmp_path / "p.db", "--port", "0")
+    processes.append(served.process)
+    with httpx.Client(base_url=served.url, timeout=5) as client:
+        ready = client.get("/health/ready")
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["location"] == "west"
+        assert client.get("/api/workflows").status_code == 401
+    served.process.send_signal(signal.SIGTERM)
+    assert _finish(served.process) == 0
+
+
+def test_runs_accepted_before_kill_9_complete_after_restart(
+    tmp_path: Path, processes: list[subprocess.Popen[str]]
+) -> None:
+    store = tmp_path / "p.db"
+    served = _start(store)
+    processes.append(served.process)
+    with httpx.Client(base_url=served.url, timeout=5) as client:
+        assert client.put("/api/workflows/slow", json=WAITING_WORKFLOW, headers=AUTH).status_code == 201
+        url = client.post("/api/workflows/slow/triggers/manual/listCallbackUrl", headers=AUTH).json()["value"]
+        accepted = []
+        for n in range(5):
+            answer = client.post(url, json={"n": n})
+            assert answer.status_code == 202
+            accepted.append(answer.headers["x-ms-workflow-run-id"])
+        assert all(_run_status(client, run_id) == "Running" for run_id in accepted)
+    served.process.send_signal(signal.SIGKILL)
+    _finish(served.process)
+
+    restarted = _start(store)
+    processes.append(restarted.process)
+    with httpx.Client(base_url=restarted.url, timeout=5) as client:
+        deadline = time.monotonic() + 20
+        statuses: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            statuses = {run_id: _run_status(client, run_id) for run_id in accepted}
+            if all(status != "Running" for status in statuses.values()):
+                break
+            time.sleep(0.2)
+        assert set(statuses.values()) == {"Succeeded"}, statuses
+        view = client.get(f"/api/runs/{accepted[3]}", headers=AUTH).json()
+        assert view["actions"]["Done"]["outputs"] == {"n": 3}
+    restarted.process.send_signal(signal.SIGTERM)
+    assert _finish(restarted.process) == 0
+
+
+def test_serve_rejects_a_bad_setting_with_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pairflow.cli.serve_command",
+            "--store",
+            str(tmp_path / "p.db"),
+            "--port",
+            "x",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["pairflow: error: --port: expected an integer, got 'x'"]
