@@ -81,9 +81,10 @@ def test_a_new_version_unsubscribes_the_old_subscription_before_subscribing(
         await location.service.workflow_changed("wf")
         await until(lambda: len(server.seen) == 3)
         # the server sees the subscribe call before its answer is recorded in the trigger state
-        await until(
-            lambda: (location.service.export_state("wf", "tick").get("subscription") or {}).get("version") == 2
-        )
+        def subscribed_version() -> object:
+            return (location.service.export_state("wf", "tick").get("subscription") or {}).get("version")
+
+        await until(lambda: subscribed_version() == 2)
         state = location.service.export_state("wf", "tick")
         location.store.delete_workflow("wf")
         await location.service.workflow_changed("wf")
