@@ -101,3 +101,7 @@ class ActionFailure(PairflowError):
 
 class DuplicateRunError(StoreError):
     """A run with that id exists already."""
+
+
+class MetaConflictError(StoreError):
+    """The stored document changed since it was read (compare-and-set failed)."""

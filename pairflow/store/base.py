@@ -14,6 +14,7 @@ from datetime import datetime
 from pairflow.jsontypes import JSONObject
 from pairflow.store.records import (
     ActionRecord,
+    LocationEvent,
     RunRecord,
     RunUpdate,
     TriggerEvent,
@@ -137,3 +138,25 @@ class Store(ABC):
         limit: int = 100,
     ) -> list[RunRecord]:
         """Newest first; `since`/`until` bound the run's creation time."""
+
+    # -- continuity: versioned documents and the location's history ---------------------------------
+    @abstractmethod
+    def get_meta(self, key: str) -> tuple[JSONObject, int] | None:
+        """The document stored under `key` and its version (1, 2, …), or None."""
+
+    @abstractmethod
+    def put_meta(
+        self,
+        key: str,
+        value: JSONObject,
+        *,
+        expected_version: int | None = None,
+        event: LocationEvent | None = None,
+    ) -> int:
+        """Replace the document (compare-and-set when `expected_version` is given: 0 means "must not
+        exist yet") and append `event` in the same transaction; returns the new version. Raises
+        `MetaConflictError`, writing nothing, when the stored version is not the expected one."""
+
+    @abstractmethod
+    def list_location_events(self, limit: int = 100) -> list[LocationEvent]:
+        """The location's continuity history, newest first."""

@@ -107,3 +107,18 @@ class TriggerFire:
     runs: list[RunRecord] = field(default_factory=list)
     occurrence_key: str | None = None
     state: JSONObject | None = None  # the trigger's new state (polling cursor, window, last fire)
+
+
+@dataclass(frozen=True, slots=True)
+class LocationEvent:
+    """One entry of a location's continuity history: activation, step-down, failover, failback…
+
+    Every transition is recorded with the epoch it happened under, so both locations' histories
+    can be read side by side."""
+
+    id: str
+    kind: str  # e.g. "activated", "deactivated", "stepped-down", "failover", "failback", "watchdog-alert"
+    epoch: int
+    at: datetime
+    location: str  # the location that recorded it
+    detail: JSONObject = field(default_factory=dict)

@@ -20,7 +20,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pairflow.errors import DuplicateRunError, StoreError, StoreUnavailableError
+from pairflow.errors import DuplicateRunError, MetaConflictError, StoreError, StoreUnavailableError
 from pairflow.jsontypes import JSONObject
 from pairflow.store.base import Store
 from pairflow.store.codec import (
@@ -36,6 +36,7 @@ from pairflow.store.codec import (
 from pairflow.store.namedsql import load_queries
 from pairflow.store.records import (
     ActionRecord,
+    LocationEvent,
     RunRecord,
     RunUpdate,
     TriggerEvent,
@@ -337,6 +338,53 @@ class SqliteStore(Store):
             rows = connection.execute(self._queries[name], params).fetchall()
         return [_event(row) for row in rows]
 
+    # -- continuity ----------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> tuple[JSONObject, int] | None:
+        with self._read(f"meta {key}") as connection:
+            row = connection.execute(self._queries["get_meta"], {"key": key}).fetchone()
+        return None if row is None else (_json_object(row[0], f"meta {key}"), int(row[1]))
+
+    def put_meta(
+        self,
+        key: str,
+        value: JSONObject,
+        *,
+        expected_version: int | None = None,
+        event: LocationEvent | None = None,
+    ) -> int:
+        place = f"meta {key}"
+        params: dict[str, Any] = {"key": key, "value": dump_json(value, place, "value")}
+        event_row = _location_event_params(event) if event is not None else None
+        with self._write(place) as connection:
+            if expected_version is None:
+                connection.execute(self._queries["upsert_meta"], params)
+            elif expected_version == 0:
+                if connection.execute(self._queries["insert_meta"], params).rowcount != 1:
+                    raise MetaConflictError(f"{place}: exists already (expected it absent)")
+            else:
+                params["expected"] = expected_version
+                if connection.execute(self._queries["update_meta"], params).rowcount != 1:
+                    raise MetaConflictError(f"{place}: changed since version {expected_version}")
+            if event_row is not None:
+                connection.execute(self._queries["insert_location_event"], event_row)
+            row = connection.execute(self._queries["get_meta"], {"key": key}).fetchone()
+        return int(row[1])
+
+    def list_location_events(self, limit: int = 100) -> list[LocationEvent]:
+        with self._read("location events") as connection:
+            rows = connection.execute(self._queries["location_events"], {"limit": max(limit, 0)}).fetchall()
+        return [
+            LocationEvent(
+                id=row[0],
+                kind=row[1],
+                epoch=int(row[2]),
+                at=load_time(row[3]),
+                location=row[4],
+                detail=_json_object(row[5], f"location event {row[0]}"),
+            )
+            for row in rows
+        ]
+
     # -- transactions --------------------------------------------------------------------------------
     def _insert_run(self, connection: sqlite3.Connection, params: dict[str, Any]) -> None:
         """Insert one run inside the caller's transaction; an existing id is DuplicateRunError."""
@@ -507,6 +555,18 @@ def _event_params(event: TriggerEvent) -> dict[str, Any]:
         "occurrence": event.occurrence,
         "outputs": dump_optional_json(event.outputs, place, "outputs"),
         "error": dump_optional_json(event.error, place, "error"),
+    }
+
+
+def _location_event_params(event: LocationEvent) -> dict[str, Any]:
+    place = f"location event {event.id}"
+    return {
+        "id": event.id,
+        "kind": event.kind,
+        "epoch": event.epoch,
+        "at": dump_time(event.at, place, "at"),
+        "location": event.location,
+        "detail": dump_json(event.detail, place, "detail"),
     }
 
 

@@ -158,7 +158,7 @@ def test_two_processes_opening_a_fresh_file_at_once_apply_the_schema_once(tmp_pa
         with SqliteStore(path) as store:
             assert {run.id for run in store.list_runs()} == {"run-0", "run-1"}
         with sqlite3.connect(path) as raw:
-            assert raw.execute("SELECT version FROM schema_migrations").fetchall() == [(1,), (2,)]
+            assert raw.execute("SELECT version FROM schema_migrations").fetchall() == [(1,), (2,), (3,)]
 
 
 def test_threads_sharing_one_store_lose_nothing(path: Path) -> None:
@@ -224,7 +224,7 @@ def test_the_schema_is_recorded_once_however_often_the_file_is_opened(path: Path
         SqliteStore(path).close()
     with sqlite3.connect(path) as raw:
         recorded = raw.execute("SELECT version, title FROM schema_migrations").fetchall()
-        assert recorded == [(1, "initial"), (2, "serving")]
+        assert recorded == [(1, "initial"), (2, "serving"), (3, "continuity")]
     raw.close()
 
 

@@ -118,7 +118,7 @@ def test_a_file_of_the_first_schema_upgrades_on_open_with_trigger_names_filled_i
         versions = raw.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()
         names = dict(raw.execute("SELECT id, trigger_name FROM runs").fetchall())
     raw.close()
-    assert versions == [(1,), (2,)]
+    assert versions == [(1,), (2,), (3,)]
     assert names == {
         "named": "Button",
         "nameless": None,

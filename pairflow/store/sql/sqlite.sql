@@ -155,3 +155,24 @@ ORDER BY fired_at DESC, seq DESC LIMIT :limit;
 SELECT id, workflow, trigger, status, fired_at, run_ids, occurrence, outputs, error
 FROM trigger_history WHERE workflow = :workflow AND trigger = :trigger
 ORDER BY fired_at DESC, seq DESC LIMIT :limit;
+
+-- name: get_meta
+SELECT value, version FROM meta WHERE key = :key;
+
+-- name: insert_meta
+-- Inserts nothing (rowcount 0) when the key exists: the caller expected it absent.
+INSERT INTO meta (key, value, version) VALUES (:key, :value, 1) ON CONFLICT (key) DO NOTHING;
+
+-- name: update_meta
+UPDATE meta SET value = :value, version = version + 1 WHERE key = :key AND version = :expected;
+
+-- name: upsert_meta
+INSERT INTO meta (key, value, version) VALUES (:key, :value, 1)
+ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = meta.version + 1;
+
+-- name: insert_location_event
+INSERT INTO location_events (id, kind, epoch, at, location, detail)
+VALUES (:id, :kind, :epoch, :at, :location, :detail);
+
+-- name: location_events
+SELECT id, kind, epoch, at, location, detail FROM location_events ORDER BY seq DESC LIMIT :limit;
