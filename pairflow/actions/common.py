@@ -16,6 +16,7 @@ from http import HTTPStatus
 from pairflow.actions.base import NO_ITEM, ActionContext, ActionResult, Executor, NoItem
 from pairflow.definition.model import Status
 from pairflow.errors import ActionFailure, ExpressionError
+from pairflow.expressions.values import type_name
 from pairflow.jsontypes import JSON, JSONObject
 
 TEMPLATE_MESSAGE = (
@@ -99,21 +100,7 @@ def succeeded(inputs: JSON = None, outputs: JSON = None, code: str = "OK") -> Ac
 
 def json_type(value: JSON) -> str:
     """The type name Logic Apps uses in messages ('Integer', 'Float', 'String', …)."""
-    if value is None:
-        return "Null"
-    if isinstance(value, bool):
-        return "Boolean"
-    if isinstance(value, int):
-        return "Integer"
-    if isinstance(value, float):
-        return "Float"
-    if isinstance(value, str):
-        return "String"
-    if isinstance(value, list):
-        return "Array"
-    if isinstance(value, dict):
-        return "Object"
-    return type(value).__name__
+    return type_name(value)
 
 
 def to_text(value: JSON) -> str:
