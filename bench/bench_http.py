@@ -168,8 +168,9 @@ def drive(url: str, connections: int, duration: float, generator: str) -> tuple[
         ).stdout
         os.unlink(script.name)
         rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
-        p50 = _ms(re.search(r"50%\s+(\S+)", out)[1])  # type: ignore[index]
-        p99 = _ms(re.search(r"99%\s+(\S+)", out)[1])  # type: ignore[index]
+        # Anchored to the start of a line: "+/- Stdev" percentages like "75.50%" end in "50%" too.
+        p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE)[1])  # type: ignore[index]
+        p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE)[1])  # type: ignore[index]
         errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
         if errors:
             print(f"  warning: {errors[1]} non-2xx answers", file=sys.stderr)

@@ -1,22 +1,30 @@
-"""How many commits per second the SQLite store sustains, on a temporary file.
+"""How many commits per second a store sustains: SQLite on a temporary file, or PostgreSQL (`--store`).
 
 Single: one RunUpdate with one ActionRecord per commit (an engine without group commit), at NORMAL and
 FULL durability. Batched: 50 updates for 50 runs per commit (group commit). Fire: `fire_trigger` with one
 run and its history event, as a Request trigger fires it on every HTTP call (no occurrence key), and as a
 Recurrence fires it (occurrence key claimed, trigger state replaced). Medians of 5 rounds.
 
-    .venv/bin/python bench/bench_store.py [--rounds 5]
+    .venv/bin/python bench/bench_store.py [--rounds 5] [--store postgresql://USER:PASSWORD@HOST:PORT/DB]
+
+With `--store`, every round runs on a fresh schema of that database (dropped afterwards), with a fifth
+of the commits (each is a network round trip or more). `scripts/postgres.sh start` gives a server.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import secrets
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
+from pairflow.store.base import Store
 from pairflow.store.records import ActionRecord, RunRecord, RunUpdate, TriggerEvent, TriggerFire
 from pairflow.store.settings import Durability
 from pairflow.store.sqlite import SqliteStore
@@ -39,10 +47,34 @@ def update(run_id: str, step: int) -> RunUpdate:
     return RunUpdate(run_id=run_id, actions=[record])
 
 
-def one_round(folder: Path, durability: Durability, commits: int, batch: int) -> float:
-    """Commits per second over `commits` commits of `batch` updates each, on a fresh file."""
-    path = folder / f"bench-{durability}-{batch}-{time.monotonic_ns()}.db"
-    with SqliteStore(path, durability) as store:
+@contextlib.contextmanager
+def fresh_store(folder: Path, store_url: str | None, durability: Durability) -> Iterator[Store]:
+    """A new, empty store: a SQLite file in `folder`, or a new schema of the PostgreSQL database."""
+    if store_url is None:
+        with SqliteStore(folder / f"bench-{time.monotonic_ns()}.db", durability) as store:
+            yield store
+        return
+    import psycopg
+    from psycopg import sql
+
+    from pairflow.store.postgres import PostgresStore
+
+    schema = f"pf_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(store_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        try:
+            parts = urlsplit(store_url)
+            option = "options=" + quote(f"-c search_path={schema}")
+            query = f"{parts.query}&{option}" if parts.query else option
+            with PostgresStore(urlunsplit(parts._replace(query=query)), durability) as store:
+                yield store
+        finally:
+            admin.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+def one_round(folder: Path, store_url: str | None, durability: Durability, commits: int, batch: int) -> float:
+    """Commits per second over `commits` commits of `batch` updates each, on a fresh store."""
+    with fresh_store(folder, store_url, durability) as store:
         run_ids = [f"run-{n}" for n in range(batch)]
         for run_id in run_ids:
             store.create_run(
@@ -81,10 +113,11 @@ def request_fire(n: int, occurrence: bool) -> TriggerFire:
     return TriggerFire(event=event, runs=[run], occurrence_key=f"occ-{n}", state={"last": f"occ-{n}"})
 
 
-def one_fire_round(folder: Path, durability: Durability, fires: int, occurrence: bool) -> float:
-    """Fires per second over `fires` firings of one run each, on a fresh file."""
-    path = folder / f"bench-fire-{durability}-{occurrence}-{time.monotonic_ns()}.db"
-    with SqliteStore(path, durability) as store:
+def one_fire_round(
+    folder: Path, store_url: str | None, durability: Durability, fires: int, occurrence: bool
+) -> float:
+    """Fires per second over `fires` firings of one run each, on a fresh store."""
+    with fresh_store(folder, store_url, durability) as store:
         prepared = [request_fire(n, occurrence) for n in range(fires)]
         started = time.perf_counter()
         for fire in prepared:
@@ -98,7 +131,13 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--store", default=None, metavar="URL", help="a postgresql:// URL (default: SQLite)")
     options = parser.parse_args()
+    store_url: str | None = options.store
+    if store_url is not None and not store_url.startswith(("postgresql://", "postgres://")):
+        parser.error("--store takes a postgresql:// URL; SQLite is measured on a temporary file by default")
+    scale = 1 if store_url is None else 5
+    print(f"store: {'SQLite (temporary file)' if store_url is None else 'PostgreSQL'}")
     cases = [
         ("single update, NORMAL", Durability.NORMAL, 5000, 1),
         ("single update, FULL", Durability.FULL, 500, 1),
@@ -106,8 +145,11 @@ def main() -> None:
         ("50 updates/commit, FULL", Durability.FULL, 100, 50),
     ]
     with tempfile.TemporaryDirectory(prefix="pairflow-bench-") as folder:
-        for label, durability, commits, batch in cases:
-            rates = [one_round(Path(folder), durability, commits, batch) for _ in range(options.rounds)]
+        for label, durability, all_commits, batch in cases:
+            commits = max(all_commits // scale, 20)
+            rates = [
+                one_round(Path(folder), store_url, durability, commits, batch) for _ in range(options.rounds)
+            ]
             median = statistics.median(rates)
             print(
                 f"{label:<28} {median:>10,.0f} commits/s  {median * batch:>10,.0f} updates/s"
@@ -118,9 +160,11 @@ def main() -> None:
             ("fire + occurrence, NORMAL", Durability.NORMAL, 5000, True),
             ("fire, 1 run, FULL", Durability.FULL, 500, False),
         ]
-        for label, durability, fires, occurrence in fire_cases:
+        for label, durability, all_fires, occurrence in fire_cases:
+            fires = max(all_fires // scale, 20)
             rates = [
-                one_fire_round(Path(folder), durability, fires, occurrence) for _ in range(options.rounds)
+                one_fire_round(Path(folder), store_url, durability, fires, occurrence)
+                for _ in range(options.rounds)
             ]
             median = statistics.median(rates)
             print(

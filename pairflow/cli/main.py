@@ -18,12 +18,28 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from pairflow.cli import eval_command, remote_commands, run_commands, serve_command, validate_command
+    from pairflow.cli import (
+        continuity_commands,
+        eval_command,
+        frontdoor_command,
+        remote_commands,
+        run_commands,
+        serve_command,
+        template_commands,
+        validate_command,
+    )
 
     cli.add_command(eval_command.eval_command)
     cli.add_command(validate_command.validate_command)
     cli.add_command(serve_command.serve_command)
-    for command in (*run_commands.COMMANDS, *remote_commands.COMMANDS):
+    cli.add_command(frontdoor_command.frontdoor_command)
+    commands = (
+        *run_commands.COMMANDS,
+        *remote_commands.COMMANDS,
+        *template_commands.COMMANDS,
+        *continuity_commands.COMMANDS,
+    )
+    for command in commands:
         cli.add_command(command)
 
 

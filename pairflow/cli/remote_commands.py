@@ -87,12 +87,46 @@ def _print(value: JSON) -> None:
 @click.option(
     "--parameters", "parameters_file", default=None, type=click.Path(dir_okay=False, path_type=Path)
 )
-@location_options
+@click.option("--location", default=None, help="Template only: the location to deploy, as named there.")
+@click.option("--what-if", "what_if", is_flag=True, help="Template only: print the changes; change nothing.")
+@click.option(
+    "--api-key", envvar="PAIRFLOW_API_KEY", default=None, help="Management API key. $PAIRFLOW_API_KEY."
+)
+@click.option(
+    "--location-url",
+    envvar="PAIRFLOW_LOCATION_URL",
+    default=None,
+    metavar="URL",
+    help="The location, e.g. http://127.0.0.1:8080 (a template may name it). $PAIRFLOW_LOCATION_URL.",
+)
 @handle_errors
 def deploy_command(
-    file: Path, name: str | None, parameters_file: Path | None, location_url: str, api_key: str | None
+    file: Path,
+    name: str | None,
+    parameters_file: Path | None,
+    location: str | None,
+    what_if: bool,
+    api_key: str | None,
+    location_url: str | None,
 ) -> None:
-    """Deploy the workflow in FILE to a running location (a new version when it changed)."""
+    """Deploy the workflow in FILE to a running location (a new version when it changed).
+
+    When FILE is a deployment template (it has "workflows" and "locations"), deploy its workflows to
+    the location named by --location with the values of the --parameters file (docs/templates.md).
+    """
+    from pairflow.cli import template_commands
+    from pairflow.continuity.template import is_template, read_document
+    from pairflow.errors import DefinitionError
+
+    try:
+        document = read_document(file)
+    except DefinitionError:
+        document = None  # load_workflow below reports the problem in its own words
+    if is_template(document):
+        template_commands.deploy_template(file, parameters_file, location, location_url, api_key, what_if)
+        return
+    if location_url is None:
+        fail("missing option '--location-url'", EXIT_BAD_INPUT)
     loaded = load_workflow(file, name)
     parameters: dict[str, JSON] = dict(loaded.parameters)
     if parameters_file is not None:

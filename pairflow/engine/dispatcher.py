@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,8 +111,9 @@ class Dispatcher:
         self._slots = asyncio.Semaphore(max(1, max_concurrent_runs))
         self._lanes: dict[str, _Lane] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._waiters: dict[str, list[asyncio.Future[RunReply]]] = {}
+        self._waiters: dict[str, list[asyncio.Future[RunReply | None]]] = {}
         self._limits: dict[tuple[str, int], RunLimits] = {}
+        self._admitting: dict[str, int] = {}  # runs admitted and being committed, not submitted yet
         self._resuming: asyncio.Task[None] | None = None
         self._stopping = False
         engine.on_reply = self._on_reply
@@ -127,15 +129,36 @@ class Dispatcher:
         self._enqueue(run, fresh=True)
 
     def check_admission(self, workflow: str) -> None:
-        """Raise `TooManyWaitingRunsError` when a new run of `workflow` could not even wait."""
+        """Raise `TooManyWaitingRunsError` when a new run of `workflow` could not even wait.
+
+        Runs admitted earlier and still being committed (`admitting`) count as if submitted."""
         lane = self._lanes.get(workflow)
-        if lane is None or lane.has_room():
+        if lane is None or lane.limits.runs is None:
             return
-        if len(lane.waiting) >= lane.limits.waiting:
+        ahead = self._admitting.get(workflow, 0)
+        room = max(0, lane.limits.runs - lane.executing)
+        if ahead < room:
+            return  # it executes at once
+        waiting = len(lane.waiting) + ahead - room
+        if waiting >= lane.limits.waiting:
             raise TooManyWaitingRunsError(
-                f"workflow '{workflow}': {len(lane.waiting)} runs are waiting already, the trigger's "
+                f"workflow '{workflow}': {waiting} runs are waiting already, the trigger's "
                 f"maximumWaitingRuns is {lane.limits.waiting}"
             )
+
+    @contextlib.contextmanager
+    def admitting(self, workflow: str) -> Iterator[None]:
+        """Hold the place of an admitted run of `workflow` until it is submitted: its commit awaits
+        (shared with other callers), and the admission checks meanwhile must count it."""
+        self._admitting[workflow] = self._admitting.get(workflow, 0) + 1
+        try:
+            yield
+        finally:
+            left = self._admitting[workflow] - 1
+            if left:
+                self._admitting[workflow] = left
+            else:
+                del self._admitting[workflow]
 
     def waiting_count(self, workflow: str) -> int:
         lane = self._lanes.get(workflow)
@@ -150,7 +173,7 @@ class Dispatcher:
     async def wait_reply(self, run_id: str, timeout: float) -> RunReply | None:
         """The run's reply once its Response is committed or it ended; None after `timeout` seconds."""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[RunReply] = loop.create_future()
+        future: asyncio.Future[RunReply | None] = loop.create_future()
         self._waiters.setdefault(run_id, []).append(future)
         try:
             if run_id not in self._tasks and not self._is_queued(run_id):
@@ -281,16 +304,22 @@ class Dispatcher:
         response = _committed_response(self._engine.store.load_actions(run_id), names)
         return RunReply(response, RUNNING) if response is not None else None
 
-    async def _within(self, future: asyncio.Future[RunReply], timeout: float) -> RunReply | None:
+    async def _within(self, future: asyncio.Future[RunReply | None], timeout: float) -> RunReply | None:
         clock = self._engine.clock
         if isinstance(clock, SystemClock):
+            # A timer that answers None, cheaper on the hot path than a cancelling timeout scope.
+            timer = asyncio.get_running_loop().call_later(timeout, _answer_none, future)
             try:
-                async with asyncio.timeout(timeout):
-                    return await future
-            except TimeoutError:
-                return None
+                return await future
+            finally:
+                timer.cancel()
         await _within(future, clock, timeout)
         return future.result() if future.done() else None
+
+
+def _answer_none(future: asyncio.Future[RunReply | None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 async def _within(future: asyncio.Future[Any], clock: Clock, seconds: float) -> None:

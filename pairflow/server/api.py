@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from pairflow.jsontypes import JSON
+from pairflow.continuity.controller import Continuity
+from pairflow.jsontypes import JSON, JSONObject
 from pairflow.server.body import read_limited
 from pairflow.server.location import RUN_STATUSES, Location
 from pairflow.server.problems import ApiError, bad_request
@@ -66,7 +67,8 @@ def _instant(request: Request, name: str) -> datetime | None:
 # -- workflows -------------------------------------------------------------------------------------
 async def put_workflow(request: Request) -> Response:
     document = await _json_body(request)
-    summary, created = await _location(request).deploy(request.path_params["name"], document)
+    what_if = request.query_params.get("whatIf", "").lower() in ("true", "1")
+    summary, created = await _location(request).deploy(request.path_params["name"], document, what_if=what_if)
     return JSONResponse(summary, status_code=201 if created else 200)
 
 
@@ -97,6 +99,14 @@ async def delete_workflow(request: Request) -> Response:
 
 async def regenerate_access_key(request: Request) -> Response:
     await _location(request).regenerate_access_key(request.path_params["name"])
+    return JSONResponse({})
+
+
+async def put_access_key(request: Request) -> Response:
+    document = await _json_body(request)
+    if not isinstance(document, dict) or "key" not in document:
+        raise bad_request("InvalidRequestContent", 'The request body must be {"key": "..."}.')
+    await _location(request).set_access_key(request.path_params["name"], document["key"])
     return JSONResponse({})
 
 
@@ -168,3 +178,93 @@ async def resubmit_run(request: Request) -> Response:
 
 def unknown_route() -> ApiError:
     return ApiError(404, "NotFound", "No such route.")
+
+
+# -- continuity ------------------------------------------------------------------------------------
+def _continuity(request: Request) -> Continuity:
+    continuity = _location(request).continuity
+    if continuity is None:
+        raise ApiError(404, "ContinuityNotConfigured", "This location has no continuity.")
+    return continuity
+
+
+async def _optional_body(request: Request) -> JSONObject:
+    raw = await read_limited(request, request.app.state.settings.max_body_bytes)
+    if not raw.strip():
+        return {}
+    body = await _json_body_of(raw)
+    if not isinstance(body, dict):
+        raise bad_request("InvalidRequestContent", "The request body must be a JSON object.")
+    return body
+
+
+async def _json_body_of(raw: bytes) -> JSON:
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        raise bad_request(
+            "InvalidRequestContent", f"The request content is not valid JSON: {error}"
+        ) from None
+
+
+async def continuity_status(request: Request) -> Response:
+    return JSONResponse(_continuity(request).status())
+
+
+async def continuity_lease(request: Request) -> Response:
+    return JSONResponse(await _continuity(request).answer_lease(await _json_body(request)))
+
+
+async def continuity_activate(request: Request) -> Response:
+    body = await _optional_body(request)
+    reason, after, detail = body.get("reason"), body.get("afterEpoch", 0), body.get("detail")
+    if not isinstance(after, int) or isinstance(after, bool):
+        raise bad_request("InvalidRequestContent", "/afterEpoch: expected an integer")
+    status = await _continuity(request).activate(
+        reason if isinstance(reason, str) and reason else "activated over the API",
+        force=body.get("force") is True,
+        after_epoch=after,
+        detail={"detail": detail} if detail is not None else None,
+    )
+    return JSONResponse(status)
+
+
+async def continuity_failover(request: Request) -> Response:
+    body = await _optional_body(request)
+    force = body.get("force") is True
+    status = await _continuity(request).activate("failover", force=force)
+    return JSONResponse(status)
+
+
+async def continuity_deactivate(request: Request) -> Response:
+    body = await _optional_body(request)
+    reason = body.get("reason")
+    return JSONResponse(
+        await _continuity(request).deactivate(reason if isinstance(reason, str) and reason else "deactivated")
+    )
+
+
+async def continuity_failback(request: Request) -> Response:
+    body = await _optional_body(request)
+    to = body.get("to")
+    if not isinstance(to, str) or not to:
+        raise bad_request("InvalidRequestContent", "/to: expected the peer's name or URL")
+    _continuity(request)
+    return JSONResponse(await _location(request).failback(to))
+
+
+async def continuity_handover(request: Request) -> Response:
+    body = await _optional_body(request)
+    location = _location(request)
+    continuity = _continuity(request)
+    if continuity.acting():
+        raise ApiError(409, "LocationActive", "An active location does not take a handover.")
+    epoch = body.get("epoch")
+    if isinstance(epoch, int) and not isinstance(epoch, bool):
+        await continuity.observe_epoch(epoch, f"the handover from {body.get('from')}")
+    count = await location.import_handover(body.get("states", []))
+    return JSONResponse({"imported": count, "epoch": continuity.epoch})
+
+
+async def continuity_events(request: Request) -> Response:
+    return JSONResponse({"value": _continuity(request).events(_limit(request))})

@@ -17,6 +17,18 @@ the precedence command line > environment > file > default.
 | missed occurrences | PAIRFLOW_MISSED_OCCURRENCES    | missed_occurrences   | skip             |
 | max concurrent runs| PAIRFLOW_MAX_CONCURRENT_RUNS   | max_concurrent_runs  | 200              |
 | public URL         | PAIRFLOW_PUBLIC_URL            | public_url           | http://HOST:PORT |
+| peers (NAME=URL)   | PAIRFLOW_PEERS (a=u,b=v)       | peers (table/list)   | none             |
+| witnesses          | PAIRFLOW_WITNESSES (u,v)       | witnesses (list)     | none             |
+| initial role       | PAIRFLOW_ROLE                  | role                 | none (passive)   |
+| lease seconds      | PAIRFLOW_LEASE_SECONDS         | lease_seconds        | 5                |
+| watched location   | PAIRFLOW_WATCH                 | watch                | none             |
+| probe interval     | PAIRFLOW_PROBE_INTERVAL        | probe_interval       | 1 (seconds)      |
+| failures to act    | PAIRFLOW_FAILURES              | failures             | 3                |
+| alert URL          | PAIRFLOW_ALERT_URL             | alert_url            | none             |
+
+The continuity settings are described in docs/continuity.md: `peers` and `witnesses` vote on the
+active location's lease, `role` is used only when the store has no continuity state yet, and
+`watch` runs a watchdog in this location that activates it after `failures` failed probes.
 
 Pure: the caller passes the environment and the file's text; bad values raise `ConfigError` with one
 line naming the setting and where it came from.
@@ -39,6 +51,10 @@ DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024  # 10 MiB; Logic Apps allows 100 MB, t
 DEFAULT_RESPONSE_TIMEOUT = 120.0  # seconds: Logic Apps' synchronous response limit
 DEFAULT_SHUTDOWN_GRACE = 10.0  # seconds runs may take to reach a commit point on SIGTERM
 DEFAULT_MAX_CONCURRENT_RUNS = 200
+DEFAULT_LEASE_SECONDS = 5.0  # with 1 s probes and 3 failures, a failover takes under 10 s
+DEFAULT_PROBE_INTERVAL = 1.0
+DEFAULT_FAILURES = 3
+ROLES = ("primary", "secondary")
 _LOCATION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 
@@ -60,6 +76,14 @@ class Settings:
     missed_occurrences: str = "skip"
     max_concurrent_runs: int = DEFAULT_MAX_CONCURRENT_RUNS
     public_url: str | None = None
+    peers: tuple[tuple[str, str], ...] = ()  # (name, URL) of the other locations
+    witnesses: tuple[str, ...] = ()  # URLs of lease voters that never become active
+    role: str | None = None  # the initial role, used only while the store has no continuity state
+    lease_seconds: float = DEFAULT_LEASE_SECONDS
+    watch: str | None = None  # a location this one's watchdog probes
+    probe_interval: float = DEFAULT_PROBE_INTERVAL
+    failures: int = DEFAULT_FAILURES
+    alert_url: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def base_url(self, port: int | None = None) -> str:
@@ -152,6 +176,45 @@ def _store(value: Any, where: str) -> str:
     return _text(value, where)
 
 
+def _items(value: Any, where: str) -> list[Any]:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, list | tuple):
+        return list(value)
+    raise ConfigError(f"{where}: expected a list, got {value!r}")
+
+
+def _peers(value: Any, where: str) -> tuple[tuple[str, str], ...]:
+    """NAME=URL items (a comma-separated string, a list, or a table of name to URL)."""
+    pairs: list[tuple[Any, Any]]
+    if isinstance(value, dict):
+        pairs = list(value.items())
+    else:
+        pairs = []
+        for item in _items(value, where):
+            text = _text(item, where)
+            name, sep, url = text.partition("=")
+            if not sep:
+                raise ConfigError(f"{where}: expected NAME=URL, got {item!r}")
+            pairs.append((name.strip(), url.strip()))
+    peers = tuple((_location(name, where), _url(url, where)) for name, url in pairs)
+    names = [name for name, _ in peers]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{where}: a peer name is given twice")
+    return peers
+
+
+def _urls(value: Any, where: str) -> tuple[str, ...]:
+    return tuple(_url(item, where) for item in _items(value, where))
+
+
+def _role(value: Any, where: str) -> str:
+    text = _text(value, where).lower()
+    if text not in ROLES:
+        raise ConfigError(f"{where}: expected one of {', '.join(ROLES)}, got {value!r}")
+    return text
+
+
 _PARSERS: dict[str, Callable[[Any, str], Any]] = {
     "store": _store,
     "host": _text,
@@ -164,9 +227,20 @@ _PARSERS: dict[str, Callable[[Any, str], Any]] = {
     "missed_occurrences": _missed,
     "max_concurrent_runs": _positive_integer,
     "public_url": _url,
+    "peers": _peers,
+    "witnesses": _urls,
+    "role": _role,
+    "lease_seconds": _seconds,
+    "watch": _url,
+    "probe_interval": _seconds,
+    "failures": _positive_integer,
+    "alert_url": _url,
 }
+_REPEATABLE = frozenset({"api_keys", "peers", "witnesses"})
 _CLI_NAMES = {name: "--" + name.replace("_", "-") for name in _PARSERS}
 _CLI_NAMES["api_keys"] = "--api-key"
+_CLI_NAMES["peers"] = "--peer"
+_CLI_NAMES["witnesses"] = "--witness"
 
 
 def env_name(setting: str) -> str:
@@ -226,7 +300,7 @@ def load_settings(
     for name, parse in _PARSERS.items():
         given = cli.get(name)
         if given is not None and given != ():
-            values[name] = parse(list(given) if name == "api_keys" else given, _CLI_NAMES[name])
+            values[name] = parse(list(given) if name in _REPEATABLE else given, _CLI_NAMES[name])
         elif env.get(env_name(name), "").strip():
             values[name] = parse(env[env_name(name)], f"${env_name(name)}")
         elif file_settings is not None and name in file_settings:
@@ -239,4 +313,7 @@ def load_settings(
             make_key = new_access_key
         values["api_keys"] = (make_key(),)
         generated = True
+    for name, _ in values.get("peers", ()):
+        if name == values.get("location", "local"):
+            raise ConfigError(f"{_CLI_NAMES['peers']} {name}: a location cannot be its own peer")
     return Settings(api_key_generated=generated, **values)

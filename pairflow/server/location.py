@@ -12,11 +12,12 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import jsonschema
 from jsonschema.protocols import Validator
 
+from pairflow.continuity import roles, whatif
 from pairflow.definition.loader import load_workflow
 from pairflow.definition.model import TriggerDef, WorkflowDefinition, build_definition
 from pairflow.definition.parameters import ParameterIssuesError, resolve_parameters
@@ -32,8 +33,13 @@ from pairflow.server.problems import ApiError, bad_request, not_found
 from pairflow.store.base import Store
 from pairflow.store.records import RunRecord, TriggerEvent, TriggerFire, WorkflowVersion
 
+if TYPE_CHECKING:
+    from pairflow.continuity.controller import Continuity
+
 CALLBACK_TRIGGER_TYPES = frozenset({"Request", "HttpWebhook"})
 RUN_STATUSES = ("Running", "Succeeded", "Failed", "Cancelled")
+MIN_ACCESS_KEY_CHARS = 32  # a generated key is 43 characters (32 random bytes)
+MAX_ACCESS_KEY_CHARS = 512
 
 
 class RunReplyLike(Protocol):
@@ -166,8 +172,10 @@ class Location:
         base_url: str,
         clock: Clock | None = None,
         new_id: Callable[[], str] | None = None,
+        continuity: Continuity | None = None,
     ) -> None:
         self.name = name
+        self.continuity = continuity
         self.store = store
         self.engine = engine
         self.dispatcher = dispatcher
@@ -194,6 +202,80 @@ class Location:
         await self.dispatcher.stop(grace)
         await self.engine.aclose()
 
+    # -- continuity --------------------------------------------------------------------------------
+    def workflow_is_active(self, workflow: str) -> bool:
+        """Whether this location takes work for the workflow (always, without continuity)."""
+        return self.continuity is None or self.continuity.is_active(workflow)
+
+    def refuse_if_passive(self, workflow: str) -> None:
+        """503 LocationPassive, naming the active location when known, for a workflow not active here."""
+        if self.workflow_is_active(workflow):
+            return
+        from pairflow.continuity.state import active_location_hint
+
+        hint = active_location_hint(self.store)
+        where = f" The active location is '{hint[0]}' at {hint[1]}." if hint and hint[0] != self.name else ""
+        raise ApiError(
+            503,
+            "LocationPassive",
+            f"The location '{self.name}' is passive for the workflow '{workflow}'.{where}",
+            headers={"x-pairflow-active-location": hint[0], "x-pairflow-active-location-url": hint[1]}
+            if hint and where
+            else None,
+        )
+
+    async def rearm(self) -> None:
+        """Arm or disarm every workflow's trigger after the location's role changed."""
+        if self.triggers is None:
+            return
+        for version in self.store.list_workflows():
+            await self.triggers.workflow_changed(version.name)
+
+    def trigger_states(self) -> list[JSONObject]:
+        """Every trigger's state (polling cursors, windows, last fires), for a handover."""
+        states: list[JSONObject] = []
+        for version in self.store.list_workflows():
+            triggers = version.definition.get("triggers")
+            for trigger in triggers if isinstance(triggers, dict) else {}:
+                found = self.store.get_trigger_state(version.name, str(trigger))
+                if found:
+                    states.append({"workflow": version.name, "trigger": str(trigger), "state": found})
+        return states
+
+    async def import_handover(self, states: JSON) -> int:
+        """Import the trigger states a location handing over sent; how many were imported."""
+        if not isinstance(states, list):
+            raise bad_request("InvalidHandover", "/states: expected an array of trigger states")
+        count = 0
+        for index, item in enumerate(states):
+            if not isinstance(item, dict) or not isinstance(item.get("state"), dict):
+                raise bad_request(
+                    "InvalidHandover", f"/states/{index}: expected {{workflow, trigger, state}}"
+                )
+            workflow, trigger = str(item.get("workflow")), str(item.get("trigger"))
+            if self.store.get_workflow(workflow) is None:
+                continue  # not deployed here: nothing to continue
+            await self.import_trigger_state(workflow, trigger, item["state"])
+            count += 1
+        return count
+
+    async def failback(self, to: str) -> JSONObject:
+        """Planned: stop taking new work, hand the trigger state to `to`, then let it activate."""
+        from pairflow.continuity.failover import hand_over
+
+        continuity = self.continuity
+        if continuity is None or not continuity.doc.active:
+            raise ApiError(409, "LocationNotActive", f"The location '{self.name}' is not active.")
+        url = continuity.peers.get(to, to)
+        if not url.startswith(("http://", "https://")):
+            raise bad_request("InvalidFailback", f"/to: '{to}' is neither a peer name nor a URL")
+        await continuity.deactivate(f"failback to {to}")
+        states = self.trigger_states()
+        activated = await hand_over(
+            continuity.http, url, continuity.api_key, origin=self.name, epoch=continuity.epoch, states=states
+        )
+        return {"from": continuity.status(), "to": activated, "handedOver": len(states)}
+
     # -- workflows ---------------------------------------------------------------------------------
     def _latest(self, name: str) -> WorkflowVersion:
         found = self.store.get_workflow(name)
@@ -201,8 +283,12 @@ class Location:
             raise not_found("WorkflowNotFound", f"The workflow '{name}' could not be found.")
         return found
 
-    async def deploy(self, name: str, document: JSON) -> tuple[JSONObject, bool]:
+    async def deploy(self, name: str, document: JSON, *, what_if: bool = False) -> tuple[JSONObject, bool]:
         """Validate and store a workflow; returns its summary and whether it was created.
+
+        The continuity fields `mode`, `split`, `connections`, `triggerState` and `locationRole`
+        (pairflow.continuity.roles) are checked against the trigger's rules and recorded. With
+        `what_if`, nothing is stored: the answer is what would change (pairflow.continuity.whatif).
 
         `document` is {"definition", "parameters": {name: value}} or anything `load_workflow` accepts
         (a workflow.json, an exported resource, a bare definition). Nothing is stored when invalid.
@@ -244,8 +330,19 @@ class Location:
                 error.issues[0][1] if error.issues else error.message,
                 [(f"/parameters{pointer}", text) for pointer, text in error.issues],
             ) from None
+        wanted, problems = roles.planned_deployment(self.store, name, loaded.definition, document)
+        if problems:
+            raise bad_request("InvalidDeploymentMode", problems[0][1], problems)
+        if what_if:
+            recorded = roles.read_deployment(self.store, name)
+            latest = self.store.get_workflow(name)
+            return whatif.compare(latest, recorded, loaded.definition, values, wanted), False
         existed = self.store.get_workflow(name) is not None
         version = self.store.put_workflow(name, loaded.definition, values, self.clock.now())
+        if wanted is not None:
+            roles.record_deployment(
+                self.store, name, wanted, location=self.name, now=self.clock.now(), new_id=self._new_id
+            )
         if self.store.get_access_key(name) is None:
             self.store.set_access_key(name, signing.new_access_key())
         self._endpoints.pop(name, None)
@@ -278,6 +375,7 @@ class Location:
         summary = self.workflow_summary(version, model)
         summary["definition"] = version.definition
         summary["parameters"] = _secure_parameters(model, version.parameters)
+        summary["deployment"] = roles.deployment_view(self.store, name, version.definition)
         return summary
 
     def list_versions(self, name: str) -> list[JSONObject]:
@@ -307,6 +405,27 @@ class Location:
     async def regenerate_access_key(self, name: str) -> None:
         self._latest(name)
         self.store.set_access_key(name, signing.new_access_key())
+        self._endpoints.pop(name, None)
+        if self.triggers is not None:
+            await self.triggers.workflow_changed(name)
+
+    async def set_access_key(self, name: str, key: JSON) -> None:
+        """Set the key that signs callback URLs to a given value.
+
+        Two locations behind one front door or load balancer must hold the same key, so that the
+        one signed URL a caller holds is valid at either; old URLs stop working as on regenerate.
+        """
+        if not isinstance(key, str):
+            raise bad_request("InvalidAccessKey", "/key: expected a string")
+        if not MIN_ACCESS_KEY_CHARS <= len(key) <= MAX_ACCESS_KEY_CHARS:
+            raise bad_request(
+                "InvalidAccessKey",
+                f"/key: expected {MIN_ACCESS_KEY_CHARS}-{MAX_ACCESS_KEY_CHARS} characters, got {len(key)}",
+            )
+        if not key.isascii() or not key.isprintable() or any(c.isspace() for c in key):
+            raise bad_request("InvalidAccessKey", "/key: expected printable ASCII without spaces")
+        self._latest(name)
+        self.store.set_access_key(name, key)
         self._endpoints.pop(name, None)
         if self.triggers is not None:
             await self.triggers.workflow_changed(name)
@@ -391,6 +510,7 @@ class Location:
 
         Returns once the run is durable; the caller then hands it to the dispatcher.
         """
+        self.refuse_if_passive(workflow)
         try:
             run = self.engine.prepare_run(
                 workflow, trigger_outputs=outputs, trigger_name=trigger, version=endpoint.version.version
@@ -488,6 +608,7 @@ class Location:
         """A new run of the workflow's latest version with the same trigger outputs."""
         old = self._run(run_id)
         self._latest(old.workflow)
+        self.refuse_if_passive(old.workflow)
         self.admit(old.workflow)
         outputs = old.trigger.get("outputs")
         trigger = old.trigger.get("name")
@@ -525,6 +646,12 @@ class Location:
                 reasons.append("trigger service is not running")
             age = _seconds_since(status.get("lastTick"), self.clock.now())
             checks["secondsSinceTick"] = age
+        if self.continuity is not None:
+            status = self.continuity.status()
+            checks["continuity"] = {k: status[k] for k in ("epoch", "active", "acting")}
+            lapsed = self.continuity.health()
+            if lapsed is not None:
+                reasons.append(lapsed)
         if reasons:
             checks["reasons"] = reasons
         return not reasons, checks

@@ -2,8 +2,9 @@
 
 One request becomes one committed run, or nothing at all. The checks run in this order, and every
 refusal happens before anything is written: workflow and trigger exist (404), signature (401),
-workflow enabled (409), HTTP method (405), relative path (404), body size (413), body syntax and
-schema (400), waiting-run admission (429). Then the run and its trigger-history event are committed
+workflow active in this location (503 LocationPassive, naming the active one), workflow enabled
+(409), HTTP method (405), relative path (404), body size (413), body syntax and schema (400),
+waiting-run admission (429). Then the run and its trigger-history event are committed
 in one transaction, handed to the dispatcher, and the caller gets either the run's Response action
 reply or 202 Accepted with the run's status URL. Request triggers and HttpWebhook callbacks share it.
 """
@@ -12,15 +13,21 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from pairflow.continuity.state import active_location_hint
+from pairflow.engine.dispatcher import Dispatcher
+from pairflow.engine.runner import ordered_id
+from pairflow.errors import InputError
 from pairflow.jsontypes import JSON, JSONObject
 from pairflow.server.body import decode_body, read_limited
-from pairflow.server.location import Endpoint, Location, match_relative_path
-from pairflow.server.problems import ApiError
+from pairflow.server.location import DispatcherLike, Endpoint, Location, match_relative_path
+from pairflow.server.problems import ApiError, not_found
+from pairflow.store.records import RunRecord, TriggerEvent, TriggerFire
 
 CALLBACK_TYPES = frozenset({"Request", "HttpWebhook"})
 
@@ -62,6 +69,67 @@ def _check_schema(endpoint: Endpoint, trigger: str, body: JSON) -> None:
     )
 
 
+def _check_active(location: Location, workflow: str) -> None:
+    """Refuse a call to a workflow that is passive in this location, pointing at the active one.
+
+    Whether it is active is the trigger service's `is_active` (wired by the continuity controller:
+    the location's role and the workflow's deployment mode, `pairflow.continuity.roles`). 503
+    rather than 409: a front door or load balancer takes 503 as "try another backend", which is what
+    the caller should do. Checked after the signature, so only holders of a valid callback URL learn
+    which location is active.
+    """
+    is_active = getattr(location.triggers, "is_active", None)
+    if not callable(is_active) or is_active(workflow):
+        return
+    hint = active_location_hint(location.store)
+    pointer = f"the active location is '{hint[0]}' ({hint[1]})" if hint else "the active location is unknown"
+    headers: dict[str, str] = {}
+    if hint:
+        headers = {"x-pairflow-active-location": hint[0], "x-pairflow-active-location-url": hint[1]}
+    raise ApiError(
+        503,
+        "LocationPassive",
+        f"workflow '{workflow}' is passive in location '{location.name}'; {pointer}",
+        headers=headers,
+    )
+
+
+async def _fire(
+    location: Location, workflow: str, trigger: str, outputs: JSONObject, endpoint: Endpoint
+) -> RunRecord:
+    """`Location.fire` on the hot path: the commit is shared with the calls of the same event-loop
+    turn (`Engine.fire`), and the run is created leased to the engine that executes it at once."""
+    location.refuse_if_passive(workflow)
+    engine = location.engine
+    try:
+        run = engine.prepare_run(
+            workflow,
+            trigger_outputs=outputs,
+            trigger_name=trigger,
+            version=endpoint.version.version,
+            lease=True,
+        )
+    except InputError as error:
+        raise not_found("WorkflowNotFound", error.message) from None
+    event = TriggerEvent(
+        id=ordered_id(),
+        workflow=workflow,
+        trigger=trigger,
+        status="Succeeded",
+        fired_at=run.created_at,
+        run_ids=(run.id,),
+    )
+    await engine.fire(TriggerFire(event=event, runs=[run]))
+    return run
+
+
+def _admitting(dispatcher: DispatcherLike, workflow: str) -> contextlib.AbstractContextManager[None]:
+    """The dispatcher's hold on an admitted run's place while its commit awaits."""
+    if isinstance(dispatcher, Dispatcher):
+        return dispatcher.admitting(workflow)
+    return contextlib.nullcontext()
+
+
 def _status_url(location: Location, run_id: str) -> str:
     return f"{location.base_url}/api/runs/{run_id}"
 
@@ -85,6 +153,7 @@ async def invoke(request: Request) -> Response:
             f"The trigger '{trigger}' of type '{trigger_def.type}' cannot be invoked over HTTP.",
         )
     _check_signature(endpoint, workflow, trigger, request)
+    _check_active(location, workflow)
     if not endpoint.version.enabled:
         raise ApiError(
             409, "WorkflowDisabled", f"The workflow '{workflow}' is disabled and cannot be triggered."
@@ -126,8 +195,9 @@ async def invoke(request: Request) -> Response:
         "queries": {key: value for key, value in request.query_params.items() if key != "sig"},
         "relativePathParameters": parameters,
     }
-    run = location.fire(workflow, trigger, outputs, endpoint)  # committed before anyone hears of it
-    location.dispatcher.submit(run)
+    with _admitting(location.dispatcher, workflow):
+        run = await _fire(location, workflow, trigger, outputs, endpoint)  # durable before anyone hears
+        location.dispatcher.submit(run)
     status_url = _status_url(location, run.id)
     if not endpoint.has_response:
         return JSONResponse(

@@ -46,6 +46,7 @@ async def openapi_json(request: Request) -> Response:
 WF = "/api/workflows/{name}"
 TR = WF + "/triggers/{trigger}"
 INVOKE = "/workflows/{name}/triggers/{trigger}/invoke"
+CONT = "/api/continuity"
 
 ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec(
@@ -102,6 +103,14 @@ ROUTES: tuple[RouteSpec, ...] = (
         api.regenerate_access_key,
         "Replace the key that signs callback URLs; old URLs stop working.",
         "workflows",
+    ),
+    RouteSpec(
+        WF + "/accessKey",
+        ("PUT",),
+        api.put_access_key,
+        "Set the key that signs callback URLs (the same in every location behind a front door).",
+        "workflows",
+        body="accessKey",
     ),
     RouteSpec(
         TR + "/listCallbackUrl",
@@ -164,6 +173,64 @@ ROUTES: tuple[RouteSpec, ...] = (
         "invoke",
         auth=False,
         body="any",
+    ),
+    RouteSpec(
+        CONT + "/status", ("GET",), api.continuity_status, "Epoch, role, lease and peers.", "continuity"
+    ),
+    RouteSpec(
+        CONT + "/lease",
+        ("POST",),
+        api.continuity_lease,
+        "A peer asks this location to confirm (or release) its lease at an epoch.",
+        "continuity",
+        body="lease",
+    ),
+    RouteSpec(
+        CONT + "/activate",
+        ("POST",),
+        api.continuity_activate,
+        "Activate this location under a new epoch (refused while a lease it confirmed runs).",
+        "continuity",
+        body="any",
+    ),
+    RouteSpec(
+        CONT + "/deactivate",
+        ("POST",),
+        api.continuity_deactivate,
+        "Stop acting as active and release the lease.",
+        "continuity",
+        body="any",
+    ),
+    RouteSpec(
+        CONT + "/failover",
+        ("POST",),
+        api.continuity_failover,
+        "Activate this location; with force, alone and after waiting out the lease it confirmed.",
+        "continuity",
+        body="any",
+    ),
+    RouteSpec(
+        CONT + "/failback",
+        ("POST",),
+        api.continuity_failback,
+        "Planned: stop new work here, hand trigger state to the peer `to`, then activate it.",
+        "continuity",
+        body="any",
+    ),
+    RouteSpec(
+        CONT + "/handover",
+        ("POST",),
+        api.continuity_handover,
+        "Import the trigger states a location hands over (passive locations only).",
+        "continuity",
+        body="any",
+    ),
+    RouteSpec(
+        CONT + "/events",
+        ("GET",),
+        api.continuity_events,
+        "The location's continuity history, newest first.",
+        "continuity",
     ),
     RouteSpec("/openapi.json", ("GET",), openapi_json, "This OpenAPI 3.1 document.", "meta", auth=False),
     RouteSpec("/health/live", ("GET",), health.live, "The process is up.", "health", auth=False),
@@ -244,6 +311,7 @@ _QUERIES: dict[str, list[tuple[str, str]]] = {
         ("limit", "at most this many (1-1000, default 100)"),
     ],
     TR + "/history": [("limit", "at most this many (1-1000, default 100)")],
+    CONT + "/events": [("limit", "at most this many (1-1000, default 100)")],
     INVOKE: [
         ("api-version", "2022-05-01"),
         ("sp", "/triggers/{trigger}/run"),

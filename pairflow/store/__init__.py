@@ -1,8 +1,10 @@
 """The store: where workflow versions, runs and action records are kept.
 
 `open_store` turns a store URL into a backend: `None` (./pairflow.db), `sqlite:///relative.db`,
-`sqlite:////absolute.db` or a bare path. `?durability=full` after a SQLite URL makes every commit wait
-for the disk.
+`sqlite:////absolute.db` or a bare path; or `postgresql://user:password@host:port/database` (also
+`postgres://`), whose other query options go to libpq (`sslmode`, `options`, …) and which also takes
+`pool_min_size`, `pool_max_size` and `pool_timeout`. `?durability=full` makes every commit wait for the
+disk (SQLite) or for synchronous standbys too (PostgreSQL).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qs
 
-from pairflow.errors import InputError, StoreError
+from pairflow.errors import InputError
 from pairflow.store.base import Store
 from pairflow.store.settings import Durability
 
@@ -28,7 +30,9 @@ def open_store(url: str | None, durability: Durability | None = None) -> Store:
     if url is None:
         return SqliteStore(Path(DEFAULT_PATH), durability or Durability.NORMAL)
     if url.startswith(_POSTGRES_SCHEMES):
-        raise StoreError("the PostgreSQL store is not available yet")
+        from pairflow.store.postgres import PostgresStore  # psycopg is loaded only when used
+
+        return PostgresStore(url, durability)
     if url.startswith(_SQLITE_PREFIX):
         path, _, query = url[len(_SQLITE_PREFIX) :].partition("?")
         chosen = durability or _durability_option(url, query)

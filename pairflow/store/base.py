@@ -66,7 +66,8 @@ class Store(ABC):
     @abstractmethod
     def commit(self, updates: Sequence[RunUpdate]) -> None:
         """Apply all updates in one transaction: upsert action records by (run_id, name, repetition),
-        replace variables, and end runs whose update sets `status`."""
+        replace variables, end runs whose update sets `status`, and clear the lease of runs whose
+        update names their owner in `release_owner`."""
 
     @abstractmethod
     def unfinished_runs(self) -> list[RunRecord]:
@@ -120,6 +121,21 @@ class Store(ABC):
         """Atomically: claim `fire.occurrence_key` (if any), create `fire.runs`, replace the trigger
         state (if given) and append the history event. False, with nothing written, when the
         occurrence key was claimed before."""
+
+    # True when `fire_triggers` writes a batch in one transaction (and so writes none of it when a
+    # fire is refused); False for the default below, which writes each fire in its own transaction.
+    batches_fires: bool = False
+
+    def fire_triggers(self, fires: Sequence[TriggerFire]) -> list[bool]:
+        """`fire_trigger` for each fire, in order; each result is what it would have returned.
+
+        A fire whose occurrence key was claimed before (by an earlier fire of the batch too) writes
+        nothing and is False; the other fires are not affected. A backend that `batches_fires`
+        writes them in one transaction, so concurrent callers share one commit, and raises
+        StoreError writing none of the batch when a fire is refused. This default writes each fire
+        in its own transaction: the fires before a refused one stay written.
+        """
+        return [self.fire_trigger(fire) for fire in fires]
 
     @abstractmethod
     def list_trigger_history(

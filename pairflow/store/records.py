@@ -78,6 +78,9 @@ class RunUpdate:
     error: JSONObject | None = None
     response: JSONObject | None = None
     ended_at: datetime | None = None
+    # Clear the lease this owner holds on the run in the same transaction (a run's last commit), so
+    # ending a run costs no separate release; a lease held by another owner is left alone.
+    release_owner: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

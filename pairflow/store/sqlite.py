@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -288,46 +289,46 @@ class SqliteStore(Store):
         with self._write(place) as connection:
             connection.execute(self._queries["put_trigger_state"], params)
 
+    batches_fires = True
+
     def fire_trigger(self, fire: TriggerFire) -> bool:
-        event = fire.event
-        place = f"trigger {event.workflow}/{event.trigger}"
-        # Encode everything before the transaction: a bad value fails the firing before any write.
-        run_rows = []
-        for run in fire.runs:
-            if run.workflow != event.workflow:
-                raise StoreError(f"{place}: run {run.id} belongs to workflow {run.workflow}")
-            run_rows.append(_run_params(run))
-        event_row = _event_params(event)
-        claim = None
-        if fire.occurrence_key is not None:
-            claim = {
-                "workflow": event.workflow,
-                "trigger": event.trigger,
-                "key": fire.occurrence_key,
-                "event_id": event.id,
-                "run_ids": dump_json([run.id for run in fire.runs], place, "run ids"),
-            }
-        state = None
-        if fire.state is not None:
-            text = dump_json(fire.state, place, "state")
-            state = {"workflow": event.workflow, "trigger": event.trigger, "state": text}
+        return self.fire_triggers([fire])[0]
+
+    def fire_triggers(self, fires: Sequence[TriggerFire]) -> list[bool]:
+        """All the fires in one transaction. No savepoint is needed for a fire to write nothing when
+        its key was claimed before: the claim is its first statement. Anything else refused raises
+        and rolls the whole batch back."""
+        if not fires:
+            return []
+        # Encode everything before the transaction: a bad value fails the batch before any write.
+        prepared = [_prepared_fire(fire) for fire in fires]
         queries = self._queries
-        with self._write(place) as connection:
-            if claim is not None and connection.execute(queries["claim_occurrence"], claim).rowcount != 1:
-                return False  # fired for this occurrence before: the transaction wrote nothing
-            for params in run_rows:
-                self._insert_run(connection, params)
-            if state is not None:
-                connection.execute(queries["put_trigger_state"], state)
-            try:
-                connection.execute(queries["insert_trigger_event"], event_row)
-            except sqlite3.IntegrityError as exc:
-                if "trigger_history.id" in str(exc):
-                    raise StoreError(
-                        f"{place}: trigger event {event.id}: an event with that id exists already"
-                    ) from exc
-                raise
-        return True
+        fired: list[bool] = []
+        with self._write(
+            prepared[0].place if len(prepared) == 1 else f"{len(fires)} trigger fires"
+        ) as connection:
+            for fire in prepared:
+                if (
+                    fire.claim is not None
+                    and connection.execute(queries["claim_occurrence"], fire.claim).rowcount != 1
+                ):
+                    fired.append(False)  # fired for this occurrence before: this fire writes nothing
+                    continue
+                for params in fire.runs:
+                    self._insert_run(connection, params)
+                if fire.state is not None:
+                    connection.execute(queries["put_trigger_state"], fire.state)
+                try:
+                    connection.execute(queries["insert_trigger_event"], fire.event)
+                except sqlite3.IntegrityError as exc:
+                    if "trigger_history.id" in str(exc):
+                        event_id = fire.event["id"]
+                        raise StoreError(
+                            f"{fire.place}: trigger event {event_id}: an event with that id exists already"
+                        ) from exc
+                    raise
+                fired.append(True)
+        return fired
 
     def list_trigger_history(
         self, workflow: str, trigger: str | None = None, limit: int = 100
@@ -570,6 +571,41 @@ def _location_event_params(event: LocationEvent) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class _PreparedFire:
+    """A `TriggerFire` encoded into statement parameters."""
+
+    place: str
+    runs: list[dict[str, Any]]
+    event: dict[str, Any]
+    claim: dict[str, Any] | None
+    state: dict[str, Any] | None
+
+
+def _prepared_fire(fire: TriggerFire) -> _PreparedFire:
+    event = fire.event
+    place = f"trigger {event.workflow}/{event.trigger}"
+    runs = []
+    for run in fire.runs:
+        if run.workflow != event.workflow:
+            raise StoreError(f"{place}: run {run.id} belongs to workflow {run.workflow}")
+        runs.append(_run_params(run))
+    claim = None
+    if fire.occurrence_key is not None:
+        claim = {
+            "workflow": event.workflow,
+            "trigger": event.trigger,
+            "key": fire.occurrence_key,
+            "event_id": event.id,
+            "run_ids": dump_json([run.id for run in fire.runs], place, "run ids"),
+        }
+    state = None
+    if fire.state is not None:
+        text = dump_json(fire.state, place, "state")
+        state = {"workflow": event.workflow, "trigger": event.trigger, "state": text}
+    return _PreparedFire(place, runs, _event_params(event), claim, state)
+
+
 def _event(row: _Row) -> TriggerEvent:
     return TriggerEvent(
         id=row[0],
@@ -597,9 +633,14 @@ def _run_step(update: RunUpdate) -> tuple[str, dict[str, Any]] | None:
             "error": dump_optional_json(update.error, place, "error"),
             "response": dump_optional_json(update.response, place, "response"),
             "ended_at": dump_optional_time(update.ended_at, place, "ended_at"),
+            "release_owner": update.release_owner,
         }
-    if variables is not None:
-        return "set_variables", {"id": update.run_id, "variables": variables}
+    if variables is not None or update.release_owner is not None:
+        return "update_run", {
+            "id": update.run_id,
+            "variables": variables,
+            "release_owner": update.release_owner,
+        }
     return None
 
 

@@ -12,6 +12,11 @@ because the service was stopped or the process stalled — follow the `missed` p
 - "fire-latest": fire the most recent missed occurrence (late), then continue.
 - "fire-all": fire the missed occurrences in order, at most `MAX_CATCH_UP` (the most recent ones).
 
+A split schedule (`share` = (parts, index), from `pairflow.continuity.roles.recurrence_share`)
+fires only occurrence k with k mod parts = index: two locations each fire every 2N, offset by N.
+When the share changes (a failover restores the full schedule) the service re-arms the loop, which
+continues after `lastFire` on the new schedule.
+
 A trigger that never fired has missed nothing: it starts at the next occurrence, or at once when
 the recurrence has no startTime ("runs the first workload instantly"). Time is read and waited
 only through the injected clock, and the loop sleeps until the exact instant of each occurrence.
@@ -47,7 +52,14 @@ class RecurrenceLoop:
     """Fires one Recurrence trigger's occurrences until cancelled or past its endTime."""
 
     def __init__(
-        self, firer: Firer, target: Target, *, missed: str, location: str, tick: Callable[[], None]
+        self,
+        firer: Firer,
+        target: Target,
+        *,
+        missed: str,
+        location: str,
+        tick: Callable[[], None],
+        share: tuple[int, int] | None = None,
     ) -> None:
         self.firer = firer
         self.target = target
@@ -59,6 +71,8 @@ class RecurrenceLoop:
             anchor=target.version.created_at,
             pointer=f"{target.trigger.pointer}/recurrence",
         )
+        if share is not None:
+            self.schedule = self.schedule.split(*share)
 
     async def run(self) -> None:
         clock = self.firer.clock

@@ -6,6 +6,8 @@ triggers need nothing armed (the server receives them). A workflow that is disab
 replaced by a new version is disarmed; a webhook is then unsubscribed. Stopping the service only
 stops the loops: subscriptions stay, since the next start continues with them. `is_active` is the
 passive-mode hook: a workflow it rejects fires, polls and subscribes nothing here.
+`recurrence_share` says which split of a Recurrence schedule this location fires
+(`pairflow.continuity.roles.recurrence_share`); `workflow_changed` re-arms when it changes.
 
 The missed-occurrence policy of Recurrence triggers (`missed`) is documented in `recurrence.py`.
 """
@@ -45,6 +47,7 @@ class _Armed:
     target: Target
     task: asyncio.Task[None]
     inflight: Inflight | None = None  # a poll or subscription that disarming lets finish
+    share: tuple[int, int] | None = None  # the split of a Recurrence schedule it was armed with
 
 
 class TriggerService:
@@ -62,6 +65,7 @@ class TriggerService:
         location: str = "default",
         missed: str = "skip",
         is_active: Callable[[str], bool] = lambda workflow: True,
+        recurrence_share: Callable[[str], tuple[int, int] | None] = lambda workflow: None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -70,6 +74,7 @@ class TriggerService:
         self.location = location
         self.missed = check_missed_policy(missed)
         self.is_active = is_active
+        self.recurrence_share = recurrence_share
         self.firer = Firer(store, engine, dispatcher, clock, is_active)
         self._armed: dict[str, _Armed] = {}
         self._running = False
@@ -98,7 +103,10 @@ class TriggerService:
             armed = self._armed.get(name)
             wanted = latest is not None and latest.enabled and self._running and self.is_active(name)
             if armed is not None and (
-                not wanted or latest is None or armed.target.version.version != latest.version
+                not wanted
+                or latest is None
+                or armed.target.version.version != latest.version
+                or armed.share != self._share(armed.target)
             ):
                 await self._cancel(name)
                 armed = None
@@ -146,13 +154,18 @@ class TriggerService:
             return
         task = asyncio.get_running_loop().create_task(body, name=f"trigger {version.name}")
         task.add_done_callback(_report)
-        self._armed[version.name] = _Armed(target, task, inflight)
+        self._armed[version.name] = _Armed(target, task, inflight, self._share(target))
 
     def _loop(self, target: Target) -> tuple[Coroutine[Any, Any, None], Inflight | None]:
         kind = target.trigger.type
         if kind == "Recurrence":
             recurrence = RecurrenceLoop(
-                self.firer, target, missed=self.missed, location=self.location, tick=self._tick
+                self.firer,
+                target,
+                missed=self.missed,
+                location=self.location,
+                tick=self._tick,
+                share=self._share(target),
             )
             return recurrence.run(), None
         if kind == "Http":
@@ -162,6 +175,12 @@ class TriggerService:
             return SlidingLoop(self.firer, target, location=self.location, tick=self._tick).run(), None
         arm = WebhookArm(self.firer, target, http=self.http, callback_url=self.callback_url, tick=self._tick)
         return _keep(arm.run()), arm.inflight
+
+    def _share(self, target: Target) -> tuple[int, int] | None:
+        """The split of a Recurrence schedule this location fires (None: the whole schedule)."""
+        if target.trigger.type != "Recurrence":
+            return None
+        return self.recurrence_share(target.workflow)
 
     async def _cancel(self, name: str) -> None:
         armed = self._armed.pop(name, None)

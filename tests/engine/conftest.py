@@ -1,4 +1,5 @@
-"""Shared helpers: deploy a tiny definition into a real SQLite file and run it on a virtual clock."""
+"""Shared helpers: deploy a tiny definition into a real store (each backend: `store_url` in
+tests/conftest.py) and run it on a virtual clock."""
 
 from __future__ import annotations
 
@@ -6,28 +7,28 @@ import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pairflow.engine.clock import VirtualClock
 from pairflow.engine.runner import Engine
+from pairflow.store import open_store
+from pairflow.store.base import Store
 from pairflow.store.records import ActionRecord, RunRecord
-from pairflow.store.sqlite import SqliteStore
 
 DEPLOYED_AT = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteStore]:
-    opened = SqliteStore(tmp_path / "runs.db")
+def store(store_url: str) -> Iterator[Store]:
+    opened = open_store(store_url)
     yield opened
     opened.close()
 
 
 def deploy(
-    store: SqliteStore,
+    store: Store,
     actions: dict[str, Any],
     *,
     name: str = "wf",
@@ -64,7 +65,7 @@ class Finished:
         return (self.run.ended_at - self.run.created_at).total_seconds()
 
 
-def run_workflow(store: SqliteStore, actions: dict[str, Any], **options: Any) -> Finished:
+def run_workflow(store: Store, actions: dict[str, Any], **options: Any) -> Finished:
     start: dict[str, Any] = {}
     if "trigger_outputs" in options:
         start["trigger_outputs"] = options.pop("trigger_outputs")

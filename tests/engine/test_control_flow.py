@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pairflow.store.sqlite import SqliteStore
+from pairflow.store.base import Store
 from tests.engine.conftest import FAIL, compose, run_workflow, wait
 
 
@@ -15,7 +15,7 @@ def init(name: str, type_name: str, value: Any) -> dict[str, Any]:
     }
 
 
-def test_if_runs_else_branch_when_condition_is_false(store: SqliteStore) -> None:
+def test_if_runs_else_branch_when_condition_is_false(store: Store) -> None:
     done = run_workflow(
         store,
         {
@@ -33,13 +33,13 @@ def test_if_runs_else_branch_when_condition_is_false(store: SqliteStore) -> None
     assert done.run.status == "Succeeded"
 
 
-def test_if_fails_when_its_branch_fails(store: SqliteStore) -> None:
+def test_if_fails_when_its_branch_fails(store: Store) -> None:
     done = run_workflow(store, {"Check": {"type": "If", "expression": "@true", "actions": {"Boom": FAIL}}})
     assert done.status("Check") == "Failed"
     assert done.run.status == "Failed"
 
 
-def test_switch_picks_matching_case_or_default(store: SqliteStore) -> None:
+def test_switch_picks_matching_case_or_default(store: Store) -> None:
     def switch(value: Any) -> dict[str, Any]:
         return {
             "Route": {
@@ -62,7 +62,7 @@ def test_switch_picks_matching_case_or_default(store: SqliteStore) -> None:
     assert ran("zzz") == {"Route", "Other"}
 
 
-def test_catch_scope_sees_failed_action_through_result(store: SqliteStore) -> None:
+def test_catch_scope_sees_failed_action_through_result(store: Store) -> None:
     done = run_workflow(
         store,
         {
@@ -83,7 +83,7 @@ def test_catch_scope_sees_failed_action_through_result(store: SqliteStore) -> No
     assert done.run.status == "Succeeded"
 
 
-def test_foreach_sequential_processes_items_in_order(store: SqliteStore) -> None:
+def test_foreach_sequential_processes_items_in_order(store: Store) -> None:
     done = run_workflow(
         store,
         {
@@ -115,13 +115,13 @@ def _loop_of_waits(items: int, concurrency: int | None) -> dict[str, Any]:
     return {"Loop": loop}
 
 
-def test_foreach_runs_items_in_parallel_up_to_concurrency(store: SqliteStore) -> None:
+def test_foreach_runs_items_in_parallel_up_to_concurrency(store: Store) -> None:
     assert run_workflow(store, _loop_of_waits(4, None)).seconds == 1.0
     assert run_workflow(store, _loop_of_waits(4, 2)).seconds == 2.0
     assert run_workflow(store, _loop_of_waits(3, 1)).seconds == 3.0
 
 
-def test_foreach_fails_when_an_iteration_fails(store: SqliteStore) -> None:
+def test_foreach_fails_when_an_iteration_fails(store: Store) -> None:
     done = run_workflow(
         store,
         {
@@ -137,7 +137,7 @@ def test_foreach_fails_when_an_iteration_fails(store: SqliteStore) -> None:
     assert done.status("Loop") == "Failed"
 
 
-def test_foreach_over_a_non_array_fails_clearly(store: SqliteStore) -> None:
+def test_foreach_over_a_non_array_fails_clearly(store: Store) -> None:
     done = run_workflow(
         store, {"Loop": {"type": "Foreach", "foreach": "@string('x')", "actions": {"A": compose(1)}}}
     )
@@ -146,7 +146,7 @@ def test_foreach_over_a_non_array_fails_clearly(store: SqliteStore) -> None:
     assert record.error is not None and "must be a valid array" in record.error["message"]
 
 
-def test_nested_loops_use_nested_repetition_keys_and_items(store: SqliteStore) -> None:
+def test_nested_loops_use_nested_repetition_keys_and_items(store: Store) -> None:
     done = run_workflow(
         store,
         {
@@ -167,7 +167,7 @@ def test_nested_loops_use_nested_repetition_keys_and_items(store: SqliteStore) -
     assert done.outputs("Pair", "Outer=000000/Inner=000001") == "a2"
 
 
-def test_sibling_reference_inside_iteration_reads_same_iteration(store: SqliteStore) -> None:
+def test_sibling_reference_inside_iteration_reads_same_iteration(store: Store) -> None:
     done = run_workflow(
         store,
         {
@@ -184,7 +184,7 @@ def test_sibling_reference_inside_iteration_reads_same_iteration(store: SqliteSt
     assert done.outputs("Again", "Loop=000001") == 40
 
 
-def test_until_stops_when_condition_holds(store: SqliteStore) -> None:
+def test_until_stops_when_condition_holds(store: Store) -> None:
     done = run_workflow(
         store,
         {
@@ -207,7 +207,7 @@ def test_until_stops_when_condition_holds(store: SqliteStore) -> None:
     assert done.status("Count") == "Succeeded"
 
 
-def test_until_stops_at_count_limit(store: SqliteStore) -> None:
+def test_until_stops_at_count_limit(store: Store) -> None:
     done = run_workflow(
         store,
         {
@@ -224,7 +224,7 @@ def test_until_stops_at_count_limit(store: SqliteStore) -> None:
     assert done.status("Forever") == "Succeeded"
 
 
-def test_until_stops_at_timeout(store: SqliteStore) -> None:
+def test_until_stops_at_timeout(store: Store) -> None:
     done = run_workflow(
         store,
         {
@@ -240,7 +240,7 @@ def test_until_stops_at_timeout(store: SqliteStore) -> None:
     assert done.status("Poll") == "Succeeded"
 
 
-def test_terminate_ends_run_and_cancels_running_actions(store: SqliteStore) -> None:
+def test_terminate_ends_run_and_cancels_running_actions(store: Store) -> None:
     done = run_workflow(
         store,
         {
@@ -261,7 +261,7 @@ def test_terminate_ends_run_and_cancels_running_actions(store: SqliteStore) -> N
     assert done.seconds == 1.0
 
 
-def test_workflow_outputs_and_parameters(store: SqliteStore) -> None:
+def test_workflow_outputs_and_parameters(store: Store) -> None:
     done = run_workflow(
         store,
         {"Greet": compose("@concat('hi ', parameters('who'), ' ', triggerBody()?['n'])")},
@@ -273,7 +273,7 @@ def test_workflow_outputs_and_parameters(store: SqliteStore) -> None:
     assert done.run.outputs == {"greeting": "hi ann 7"}
 
 
-def test_response_is_recorded_on_the_run(store: SqliteStore) -> None:
+def test_response_is_recorded_on_the_run(store: Store) -> None:
     done = run_workflow(
         store,
         {"Reply": {"type": "Response", "kind": "Http", "inputs": {"statusCode": 201, "body": {"ok": True}}}},
@@ -281,7 +281,7 @@ def test_response_is_recorded_on_the_run(store: SqliteStore) -> None:
     assert done.run.response is not None and done.run.response["statusCode"] == 201
 
 
-def test_skipped_scope_skips_the_actions_it_holds(store: SqliteStore) -> None:
+def test_skipped_scope_skips_the_actions_it_holds(store: Store) -> None:
     done = run_workflow(
         store,
         {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,8 +10,9 @@ import pytest
 from pairflow.engine.clock import VirtualClock
 from pairflow.engine.dispatcher import Dispatcher, RunReply, TooManyWaitingRunsError, run_limits
 from pairflow.engine.runner import Engine
+from pairflow.store import open_store
+from pairflow.store.base import Store
 from pairflow.store.records import RunRecord
-from pairflow.store.sqlite import SqliteStore
 from tests.engine.conftest import compose, deploy, wait
 
 
@@ -44,7 +44,7 @@ def test_run_limits_read_the_trigger_concurrency() -> None:
     assert run_limits({"triggers": {"manual": {"type": "Request"}}}).runs is None
 
 
-def test_concurrency_runs_limits_executing_runs_and_queues_the_rest(store: SqliteStore) -> None:
+def test_concurrency_runs_limits_executing_runs_and_queues_the_rest(store: Store) -> None:
     deploy(store, {"Pause": wait(10)}, trigger=limited(2))
     clock = VirtualClock()
 
@@ -69,7 +69,7 @@ def test_concurrency_runs_limits_executing_runs_and_queues_the_rest(store: Sqlit
     assert seconds == [10, 10, 20, 20, 30]
 
 
-def test_check_admission_refuses_when_the_waiting_queue_is_full(store: SqliteStore) -> None:
+def test_check_admission_refuses_when_the_waiting_queue_is_full(store: Store) -> None:
     deploy(store, {"Pause": wait(10)}, trigger=limited(1, waiting=2))
 
     async def scenario() -> None:
@@ -88,7 +88,7 @@ def test_check_admission_refuses_when_the_waiting_queue_is_full(store: SqliteSto
     asyncio.run(scenario())
 
 
-def test_wait_reply_resolves_when_the_response_commits_while_the_run_continues(store: SqliteStore) -> None:
+def test_wait_reply_resolves_when_the_response_commits_while_the_run_continues(store: Store) -> None:
     deploy(store, {"Reply": response(202), "After": wait(60, {"Reply": ["Succeeded"]})})
     clock = VirtualClock()
 
@@ -114,7 +114,7 @@ def test_wait_reply_resolves_when_the_response_commits_while_the_run_continues(s
     assert final.response["statusCode"] == 202
 
 
-def test_wait_reply_for_a_run_without_response_gives_its_final_status(store: SqliteStore) -> None:
+def test_wait_reply_for_a_run_without_response_gives_its_final_status(store: Store) -> None:
     deploy(store, {"Fail": compose("@div(1, 0)")})
 
     async def scenario() -> RunReply | None:
@@ -129,7 +129,7 @@ def test_wait_reply_for_a_run_without_response_gives_its_final_status(store: Sql
     assert asyncio.run(scenario()) == RunReply(None, "Failed")
 
 
-def test_wait_reply_gives_none_after_the_timeout(store: SqliteStore) -> None:
+def test_wait_reply_gives_none_after_the_timeout(store: Store) -> None:
     deploy(store, {"Pause": wait(100), "Reply": response(200, {"Pause": ["Succeeded"]})})
 
     async def scenario() -> RunReply | None:
@@ -145,9 +145,8 @@ def test_wait_reply_gives_none_after_the_timeout(store: SqliteStore) -> None:
     assert asyncio.run(scenario()) is None
 
 
-def test_stop_leaves_unfinished_runs_running_and_the_next_start_resumes_them(tmp_path: Path) -> None:
-    path = tmp_path / "runs.db"
-    first_store = SqliteStore(path)
+def test_stop_leaves_unfinished_runs_running_and_the_next_start_resumes_them(store_url: str) -> None:
+    first_store = open_store(store_url)
     deploy(first_store, {"Before": compose(1), "Pause": wait(3600, {"Before": ["Succeeded"]})})
     clock = VirtualClock()
 
@@ -173,7 +172,7 @@ def test_stop_leaves_unfinished_runs_running_and_the_next_start_resumes_them(tmp
     }
     first_store.close()
 
-    second_store = SqliteStore(path)
+    second_store = open_store(store_url)
 
     async def second() -> list[RunRecord]:
         engine = Engine(second_store, clock=clock, owner="second")

@@ -14,12 +14,12 @@ import pytest
 from pairflow.engine.clock import VirtualClock
 from pairflow.engine.runner import Engine, RunLeasedError
 from pairflow.engine.view import REDACTED, run_view
+from pairflow.store.base import Store
 from pairflow.store.records import ActionRecord, RunRecord, RunUpdate
-from pairflow.store.sqlite import SqliteStore
 from tests.engine.conftest import compose, deploy, wait
 
 
-def _start(store: SqliteStore, name: str, clock: VirtualClock) -> str:
+def _start(store: Store, name: str, clock: VirtualClock) -> str:
     async def go() -> str:
         engine = Engine(store, clock=clock, owner="starter")
         try:
@@ -30,7 +30,7 @@ def _start(store: SqliteStore, name: str, clock: VirtualClock) -> str:
     return asyncio.run(go())
 
 
-def _execute(store: SqliteStore, run_id: str, clock: VirtualClock, owner: str = "resumer") -> RunRecord:
+def _execute(store: Store, run_id: str, clock: VirtualClock, owner: str = "resumer") -> RunRecord:
     async def go() -> RunRecord:
         engine = Engine(store, clock=clock, owner=owner)
         try:
@@ -41,7 +41,7 @@ def _execute(store: SqliteStore, run_id: str, clock: VirtualClock, owner: str = 
     return asyncio.run(go())
 
 
-def test_resume_keeps_succeeded_actions_and_reruns_the_running_one(store: SqliteStore) -> None:
+def test_resume_keeps_succeeded_actions_and_reruns_the_running_one(store: Store) -> None:
     name = deploy(store, {"First": compose("fresh"), "Second": wait(1, {"First": ["Succeeded"]})})
     clock = VirtualClock()
     run_id = _start(store, name, clock)
@@ -75,7 +75,7 @@ def test_resume_keeps_succeeded_actions_and_reruns_the_running_one(store: Sqlite
     assert records[("Second", "")].status == "Succeeded"
 
 
-def test_running_state_is_committed_before_a_slow_action_runs(store: SqliteStore) -> None:
+def test_running_state_is_committed_before_a_slow_action_runs(store: Store) -> None:
     name = deploy(store, {"Slow": wait(10)})
     clock = VirtualClock()
     run_id = _start(store, name, clock)
@@ -94,7 +94,7 @@ def test_running_state_is_committed_before_a_slow_action_runs(store: SqliteStore
     assert "Running" in asyncio.run(go())
 
 
-def test_second_engine_cannot_execute_a_run_leased_by_a_live_owner(store: SqliteStore) -> None:
+def test_second_engine_cannot_execute_a_run_leased_by_a_live_owner(store: Store) -> None:
     name = deploy(store, {"A": compose(1)})
     clock = VirtualClock()
     run_id = _start(store, name, clock)
@@ -104,7 +104,7 @@ def test_second_engine_cannot_execute_a_run_leased_by_a_live_owner(store: Sqlite
         _execute(store, run_id, clock, owner="someone-else")
 
 
-def test_run_leased_by_a_dead_process_is_taken_over(store: SqliteStore) -> None:
+def test_run_leased_by_a_dead_process_is_taken_over(store: Store) -> None:
     name = deploy(store, {"A": compose(1)})
     clock = VirtualClock()
     run_id = _start(store, name, clock)
@@ -116,7 +116,7 @@ def test_run_leased_by_a_dead_process_is_taken_over(store: SqliteStore) -> None:
     assert _execute(store, run_id, clock).status == "Succeeded"
 
 
-def test_cancel_stops_a_running_run(store: SqliteStore) -> None:
+def test_cancel_stops_a_running_run(store: Store) -> None:
     name = deploy(store, {"Long": wait(3600), "After": compose(1, {"Long": ["Succeeded"]})})
     clock = VirtualClock()
 
@@ -137,7 +137,7 @@ def test_cancel_stops_a_running_run(store: SqliteStore) -> None:
     assert statuses == {"Long": "Cancelled"}
 
 
-def test_view_redacts_secure_data_and_secret_parameter_values(store: SqliteStore) -> None:
+def test_view_redacts_secure_data_and_secret_parameter_values(store: Store) -> None:
     name = deploy(
         store,
         {

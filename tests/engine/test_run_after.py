@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pairflow.store.sqlite import SqliteStore
+from pairflow.store.base import Store
 from tests.engine.conftest import FAIL, compose, run_workflow, wait
 
 
-def test_handler_runs_only_on_failure_and_sibling_is_skipped(store: SqliteStore) -> None:
+def test_handler_runs_only_on_failure_and_sibling_is_skipped(store: Store) -> None:
     done = run_workflow(
         store,
         {
@@ -23,7 +23,7 @@ def test_handler_runs_only_on_failure_and_sibling_is_skipped(store: SqliteStore)
     assert done.run.error is not None and done.run.error["code"] == "ActionFailed"
 
 
-def test_handled_failure_with_no_skipped_branch_succeeds(store: SqliteStore) -> None:
+def test_handled_failure_with_no_skipped_branch_succeeds(store: Store) -> None:
     done = run_workflow(
         store,
         {"Risky": FAIL, "On_failure": compose("handled", {"Risky": ["Failed", "TimedOut"]})},
@@ -31,13 +31,13 @@ def test_handled_failure_with_no_skipped_branch_succeeds(store: SqliteStore) -> 
     assert done.run.status == "Succeeded"
 
 
-def test_handler_skipped_after_success_does_not_fail_the_run(store: SqliteStore) -> None:
+def test_handler_skipped_after_success_does_not_fail_the_run(store: Store) -> None:
     done = run_workflow(store, {"Fine": compose(1), "On_failure": compose("x", {"Fine": ["Failed"]})})
     assert done.status("On_failure") == "Skipped"
     assert done.run.status == "Succeeded"
 
 
-def test_skipping_propagates_and_a_skipped_handler_runs(store: SqliteStore) -> None:
+def test_skipping_propagates_and_a_skipped_handler_runs(store: Store) -> None:
     done = run_workflow(
         store,
         {
@@ -51,7 +51,7 @@ def test_skipping_propagates_and_a_skipped_handler_runs(store: SqliteStore) -> N
     assert done.run.status == "Succeeded"
 
 
-def test_action_waits_for_all_predecessors(store: SqliteStore) -> None:
+def test_action_waits_for_all_predecessors(store: Store) -> None:
     done = run_workflow(
         store,
         {
@@ -63,13 +63,13 @@ def test_action_waits_for_all_predecessors(store: SqliteStore) -> None:
     assert done.outputs("Join").startswith("2024-01-01T00:00:03")
 
 
-def test_parallel_branches_run_concurrently(store: SqliteStore) -> None:
+def test_parallel_branches_run_concurrently(store: Store) -> None:
     done = run_workflow(store, {"Left": wait(1), "Right": wait(1)})
     assert done.run.status == "Succeeded"
     assert done.seconds == 1.0
 
 
-def test_failed_predecessor_among_several_skips_and_fails_run(store: SqliteStore) -> None:
+def test_failed_predecessor_among_several_skips_and_fails_run(store: Store) -> None:
     done = run_workflow(
         store,
         {"A": FAIL, "B": compose(1), "C": compose(2, {"A": ["Succeeded"], "B": ["Succeeded"]})},

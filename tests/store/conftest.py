@@ -1,33 +1,25 @@
-"""The `store` fixture, parametrised over every backend: each one must pass the same conformance suite.
-
-A PostgreSQL backend joins by adding a "postgresql" param that opens a store on a fresh database.
-"""
+"""The `store` fixture, over every backend (`store_url` in tests/conftest.py): each one must pass the
+same conformance suite."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
+from pairflow.store import open_store
 from pairflow.store.base import Store
-from pairflow.store.sqlite import SqliteStore
 
 StoreFactory = Callable[[], Store]
 
-BACKENDS = ["sqlite"]
 
-
-@pytest.fixture(params=BACKENDS)
-def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
+@pytest.fixture
+def store_factory(store_url: str) -> Iterator[StoreFactory]:
     """Opens stores on one fresh database: a second call is a second client (another process's view)."""
     opened: list[Store] = []
 
     def open_one() -> Store:
-        if request.param == "sqlite":
-            store: Store = SqliteStore(tmp_path / "store.db")
-        else:  # pragma: no cover - a backend listed without a way to open it
-            raise AssertionError(f"unknown backend {request.param}")
+        store = open_store(store_url)
         opened.append(store)
         return store
 

@@ -11,7 +11,7 @@ import pytest
 from pairflow.errors import DuplicateRunError, StoreError
 from pairflow.jsontypes import JSONObject
 from pairflow.store.base import Store
-from pairflow.store.records import RunRecord, TriggerEvent, TriggerFire
+from pairflow.store.records import RunRecord, RunUpdate, TriggerEvent, TriggerFire
 
 from .conftest import StoreFactory
 from .test_conformance import T0, at
@@ -334,3 +334,118 @@ def test_list_runs_filtered_is_newest_first_by_every_filter(
 def test_a_filtered_run_list_gives_whole_records(many_runs: Store) -> None:
     listed = many_runs.list_runs_filtered(workflow="orders", trigger="timer")
     assert listed == [many_runs.get_run("o-timer-1")]
+
+
+# -- firing several triggers in one call -----------------------------------------------------------------
+
+
+def test_fire_triggers_gives_each_fire_the_result_fire_trigger_would(store: Store) -> None:
+    assert store.fire_trigger(fire_of("e0", "r0", key="old")) is True
+    batch = [
+        fire_of("e1", "r1", trigger="manual"),
+        fire_of("e2", "r2", key="old"),  # claimed before the batch
+        fire_of("e3", "r3", key="new", state={"n": 3}),
+        fire_of("e4", "r4", key="new", state={"n": 4}),  # claimed by the fire before it in the batch
+        fire_of("e5", "r5", workflow="billing", key="old"),  # another workflow: its own key
+    ]
+    assert store.fire_triggers(batch) == [True, False, True, False, True]
+    assert run_ids(store) == ["r0", "r1", "r3", "r5"]
+    assert sorted(history_ids(store)) == ["e0", "e1", "e3"]
+    assert history_ids(store, "billing") == ["e5"]
+    assert store.get_trigger_state("orders", "every_hour") == {"n": 3}  # the duplicate wrote no state
+    assert store.get_run("r3") == batch[2].runs[0]
+
+
+def test_the_inherited_fire_triggers_fires_one_by_one_with_the_same_results(store: Store) -> None:
+    batch = [fire_of("e1", "r1", key="k"), fire_of("e2", "r2", key="k"), fire_of("e3", "r3")]
+    assert Store.fire_triggers(store, batch) == [True, False, True]
+    assert run_ids(store) == ["r1", "r3"]
+
+
+def test_fire_triggers_of_nothing_writes_nothing(store: Store) -> None:
+    assert store.fire_triggers([]) == []
+    assert store.list_runs() == []
+
+
+def test_a_refused_fire_in_a_batch_writes_nothing_of_its_own(store: Store) -> None:
+    store.create_run(run_of("taken", created=-1))
+    clash = fire_of("e2", "fresh", "taken", key="occ", state={"n": 2})
+    with pytest.raises(DuplicateRunError, match="taken"):
+        store.fire_triggers([fire_of("e1", "r1", trigger="manual"), clash])
+    assert "fresh" not in run_ids(store)
+    assert "e2" not in history_ids(store)
+    assert store.get_trigger_state("orders", "every_hour") is None
+    # its claim was rolled back: the occurrence still fires
+    assert store.fire_triggers([fire_of("e3", "r3", key="occ")]) == [True]
+
+
+def test_a_batching_store_writes_none_of_a_batch_with_a_refused_fire(store: Store) -> None:
+    if not store.batches_fires:
+        pytest.skip("this backend writes each fire of a batch in its own transaction")
+    bad = fire_of("e2", "r2", state={"bad": float("nan")})
+    with pytest.raises(StoreError, match="state"):
+        store.fire_triggers([fire_of("e1", "r1", key="occ"), bad])
+    assert store.list_runs() == [] and history_ids(store) == []
+    assert store.fire_triggers([fire_of("e1", "r1", key="occ")]) == [True]
+
+
+def test_a_second_client_sees_every_fire_of_a_batch(store_factory: StoreFactory) -> None:
+    first, second = store_factory(), store_factory()
+    assert first.fire_triggers([fire_of("e1", "r1", key="a"), fire_of("e2", "r2", key="b")]) == [True, True]
+    assert second.fire_triggers([fire_of("e3", "r3", key="b"), fire_of("e4", "r4", key="c")]) == [False, True]
+    assert run_ids(second) == ["r1", "r2", "r4"]
+
+
+# -- runs created leased, and released by their last commit ----------------------------------------------
+
+
+def lease_of(store: Store, run_id: str) -> tuple[str | None, object]:
+    run = store.get_run(run_id)
+    assert run is not None
+    return run.owner, run.lease_until
+
+
+def test_a_run_fired_with_an_owner_is_stored_leased_to_it(store: Store) -> None:
+    fire = fire_of("e1", "r1", trigger="manual")
+    fire.runs[0].owner, fire.runs[0].lease_until = "me", at(15)
+    assert store.fire_triggers([fire]) == [True]
+    assert lease_of(store, "r1") == ("me", at(15))
+    assert store.acquire_run("r1", "other", now=at(1), lease_until=at(30)) is False
+    assert store.acquire_run("r1", "other", now=at(16), lease_until=at(30)) is True
+
+
+def test_the_last_commit_of_a_run_can_release_its_lease(store: Store) -> None:
+    store.create_run(run_of("r"))
+    store.acquire_run("r", "me", now=at(0), lease_until=at(30))
+    store.commit([RunUpdate("r", status="Succeeded", ended_at=at(1), release_owner="me")])
+    run = store.get_run("r")
+    assert run is not None and (run.status, run.owner, run.lease_until) == ("Succeeded", None, None)
+    assert store.renew_leases("me", at(90)) == 0  # nothing left to renew
+
+
+def test_an_update_that_does_not_end_the_run_can_release_its_lease(store: Store) -> None:
+    store.create_run(run_of("r"))
+    store.acquire_run("r", "me", now=at(0), lease_until=at(30))
+    store.commit([RunUpdate("r", release_owner="me")])
+    assert lease_of(store, "r") == (None, None)
+    assert store.acquire_run("r", "other", now=at(1), lease_until=at(30)) is True  # unfinished: takeable
+    store.commit([RunUpdate("r", variables={"v": {"type": "integer", "value": 1}}, release_owner="other")])
+    run = store.get_run("r")
+    assert run is not None and (run.owner, run.variables) == (None, {"v": {"type": "integer", "value": 1}})
+
+
+def test_releasing_in_a_commit_leaves_a_lease_held_by_another_owner_alone(store: Store) -> None:
+    store.create_run(run_of("r"))
+    store.acquire_run("r", "other", now=at(0), lease_until=at(30))
+    store.commit([RunUpdate("r", status="Failed", ended_at=at(1), release_owner="me")])
+    run = store.get_run("r")
+    assert run is not None and (run.status, run.owner, run.lease_until) == ("Failed", "other", at(30))
+
+
+def test_a_release_for_a_missing_run_fails_the_batch(store: Store) -> None:
+    store.create_run(run_of("r"))
+    changed = {"v": {"type": "integer", "value": 1}}
+    with pytest.raises(StoreError, match="ghost"):
+        store.commit([RunUpdate("r", variables=changed), RunUpdate("ghost", release_owner="me")])
+    run = store.get_run("r")
+    assert run is not None and run.variables == {}

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
 
-from pairflow.errors import InputError, StoreError, StoreUnavailableError
+from pairflow.errors import InputError, StoreUnavailableError
 from pairflow.store import open_store
 from pairflow.store.settings import Durability
 from pairflow.store.sqlite import SqliteStore
@@ -72,10 +73,24 @@ def test_an_unknown_url_option_is_an_input_error_naming_it(tmp_path: Path, query
         open_store(f"sqlite:///{tmp_path / 'runs.db'}{query}")
 
 
-@pytest.mark.parametrize("url", ["postgresql://user@localhost/pairflow", "postgres://localhost/db"])
-def test_a_postgresql_url_says_that_store_is_not_available_yet(url: str) -> None:
-    with pytest.raises(StoreError, match="PostgreSQL store is not available yet"):
-        open_store(url)
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
+def test_a_postgresql_url_that_cannot_be_reached_is_unavailable_naming_host_and_cause(scheme: str) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(StoreUnavailableError) as caught:
+        open_store(f"{scheme}://user:s3cret@127.0.0.1:{port}/pairflow")
+    assert caught.value.message == (
+        f"cannot connect to the PostgreSQL store at 127.0.0.1:{port}/pairflow: Connection refused"
+    )
+
+
+@pytest.mark.parametrize("query", ["?durability=sometimes", "?pool_max_size=0", "?nonsense=1"])
+def test_a_bad_postgresql_url_option_is_an_input_error_without_the_password(query: str) -> None:
+    with pytest.raises(InputError) as caught:
+        open_store(f"postgresql://user:s3cret@127.0.0.1:1/pairflow{query}")
+    assert "s3cret" not in caught.value.message
+    assert query.strip("?").split("=")[0] in caught.value.message
 
 
 @pytest.mark.parametrize("url", ["mysql://localhost/db", "sqlite://relative.db", "sqlite:///"])

@@ -1,5 +1,6 @@
 """Shared parts for trigger tests: a location (store, engine, dispatcher, trigger service) over a real
-SQLite file, a scripted HTTP server on 127.0.0.1:0, and waiting for a condition."""
+store of each backend (`store_url` in tests/conftest.py), a scripted HTTP server on 127.0.0.1:0, and
+waiting for a condition."""
 
 from __future__ import annotations
 
@@ -19,15 +20,16 @@ import pytest
 from pairflow.engine.clock import Clock, VirtualClock
 from pairflow.engine.dispatcher import Dispatcher
 from pairflow.engine.runner import Engine
+from pairflow.store import open_store
+from pairflow.store.base import Store
 from pairflow.store.records import RunRecord, TriggerEvent
-from pairflow.store.sqlite import SqliteStore
 from pairflow.triggers.service import TriggerService
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def deploy(
-    store: SqliteStore,
+    store: Store,
     trigger: dict[str, Any],
     *,
     name: str = "wf",
@@ -46,20 +48,21 @@ def deploy(
 
 @dataclass
 class Location:
-    """One pairflow location's runtime parts over a store file, started and stopped as a unit."""
+    """One pairflow location's runtime parts over a store (a URL or SQLite path), started and stopped as
+    a unit."""
 
-    path: Path
+    path: str | Path
     clock: Clock
     missed: str = "skip"
     is_active: Callable[[str], bool] = field(default=lambda workflow: True)
-    store: SqliteStore = field(init=False)
+    store: Store = field(init=False)
     engine: Engine = field(init=False)
     dispatcher: Dispatcher = field(init=False)
     service: TriggerService = field(init=False)
     http: httpx.AsyncClient = field(init=False)
 
     async def start(self) -> Location:
-        self.store = SqliteStore(self.path)
+        self.store = open_store(str(self.path))
         self.http = httpx.AsyncClient()
         self.engine = Engine(self.store, clock=self.clock, owner=f"owner-{id(self)}", http_client=self.http)
         self.dispatcher = Dispatcher(self.engine)
@@ -85,12 +88,12 @@ class Location:
         self.store.close()
 
 
-def history(store: SqliteStore, workflow: str = "wf") -> list[TriggerEvent]:
+def history(store: Store, workflow: str = "wf") -> list[TriggerEvent]:
     """Oldest first."""
     return list(reversed(store.list_trigger_history(workflow, limit=10_000)))
 
 
-def runs(store: SqliteStore, workflow: str = "wf") -> list[RunRecord]:
+def runs(store: Store, workflow: str = "wf") -> list[RunRecord]:
     """Oldest first."""
     return list(reversed(store.list_runs(workflow, limit=10_000)))
 
@@ -172,8 +175,9 @@ class ScriptedServer:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "location.db"
+def db(store_url: str) -> str:
+    """The location's store, once per backend (the name is from when it was always a SQLite file)."""
+    return store_url
 
 
 @pytest.fixture

@@ -89,13 +89,21 @@ SELECT ids.value FROM json_each(:ids) AS ids
 WHERE NOT EXISTS (SELECT 1 FROM runs WHERE runs.id = ids.value)
 LIMIT 1;
 
--- name: set_variables
-UPDATE runs SET variables = :variables WHERE id = :id;
+-- name: update_run
+-- Variables replaced when given; the lease cleared when :release_owner holds it (the right-hand
+-- sides all read the row as it was, so both CASEs test the old owner).
+UPDATE runs
+SET variables = coalesce(:variables, variables),
+    owner = CASE WHEN owner = :release_owner THEN NULL ELSE owner END,
+    lease_until = CASE WHEN owner = :release_owner THEN NULL ELSE lease_until END
+WHERE id = :id;
 
 -- name: end_run
 UPDATE runs
 SET variables = coalesce(:variables, variables),
-    status = :status, outputs = :outputs, error = :error, response = :response, ended_at = :ended_at
+    status = :status, outputs = :outputs, error = :error, response = :response, ended_at = :ended_at,
+    owner = CASE WHEN owner = :release_owner THEN NULL ELSE owner END,
+    lease_until = CASE WHEN owner = :release_owner THEN NULL ELSE lease_until END
 WHERE id = :id;
 
 -- name: upsert_action

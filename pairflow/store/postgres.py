@@ -1,0 +1,934 @@
+"""The PostgreSQL store: one database shared by every process of a location, through a connection pool.
+
+Same semantics as the SQLite store (one conformance suite): every write is one transaction; firing a
+trigger claims its occurrence with `INSERT … ON CONFLICT DO NOTHING`, so of two processes racing for one
+occurrence the second waits for the first and then writes nothing; taking a run is one conditional
+UPDATE. A workflow's next version number is derived under a transaction-level advisory lock on its name.
+JSON is kept in `json` columns (the text as written: key order survives), times in `timestamptz`.
+
+Durability (`pairflow.store.settings.Durability`) maps to `synchronous_commit`:
+
+- NORMAL (the default) → `local`: a commit returns once its WAL is flushed on the server's own disk. It
+  survives the crash of any pairflow process (the server holds the data) and a crash or power cut of
+  the database server; it does not wait for synchronous standbys, so a replica outage cannot stall runs.
+- FULL → `on`: also waits for the standbys named by the server's `synchronous_standby_names`, if any
+  (with none, the same as NORMAL).
+
+`off` is never used: it acknowledges commits that a crash of the database server loses (up to three
+times `wal_writer_delay`), which breaks the promise that a reported commit survives a process crash.
+Both levels assume the server runs with `fsync=on`.
+
+The calls are synchronous, like SQLite's, and the engine makes them from its event loop: each is one
+short transaction over a pooled connection (a few round trips on a local network), and a pool that
+cannot hand out a connection gives up after `pool_timeout` seconds — shortened while the server is
+known to be down, so that the loop stalls at most briefly per call until it returns.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import os
+import re
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any, TypeVar, cast
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+import psycopg
+import psycopg.conninfo
+import psycopg.errors
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from pairflow.errors import (
+    DuplicateRunError,
+    InputError,
+    MetaConflictError,
+    StoreError,
+    StoreUnavailableError,
+)
+from pairflow.jsontypes import JSON, JSONObject
+from pairflow.store.base import Store
+from pairflow.store.codec import canonical_json, dump_json, dump_optional_json, load_json
+from pairflow.store.namedsql import load_queries
+from pairflow.store.postgres_migrate import migrate
+from pairflow.store.records import (
+    ActionRecord,
+    LocationEvent,
+    RunRecord,
+    RunUpdate,
+    TriggerEvent,
+    TriggerFire,
+    WorkflowVersion,
+)
+from pairflow.store.settings import BUSY_TIMEOUT_SECONDS, Durability
+
+Connection = psycopg.Connection[tuple[Any, ...]]
+_Row = tuple[Any, ...]
+_T = TypeVar("_T")
+
+# A query is prepared on the server the second time one connection runs it: the store's queries are a
+# small fixed set (plus at most 32 filtered-run variants), each run again and again.
+PREPARE_THRESHOLD = 2
+CONNECT_TIMEOUT_SECONDS = 10.0
+POOL_TIMEOUT_SECONDS = 5.0
+# While the server is known to be down, a call waits this long for a connection before giving up.
+DOWN_POOL_TIMEOUT_SECONDS = 0.25
+# A transaction that lost a deadlock or a serialisation conflict is rolled back: it is run again.
+_ATTEMPTS = 3
+
+_SYNCHRONOUS_COMMIT = {Durability.NORMAL: "local", Durability.FULL: "on"}
+
+# The options of a store URL that pairflow reads itself; every other one is libpq's (sslmode, …).
+_OWN_OPTIONS = ("durability", "pool_min_size", "pool_max_size", "pool_timeout")
+
+_RUN_FILTERS = (
+    ("workflow", "workflow = %(workflow)s"),
+    ("status", "status = %(status)s"),
+    ("trigger", "trigger_name = %(trigger)s"),
+    ("since", "created_at >= %(since)s"),
+    ("until", "created_at < %(until)s"),
+)
+
+# libpq's connection failures read `connection failed: connection to server at "h", port 5 failed: X`.
+_CONNECT_PREFIX = re.compile(
+    r'^(connection failed:\s*)?(connection to server (at "[^"]*"(, port \d+)?|on socket "[^"]*") failed:\s*)?'
+)
+
+
+class PostgresStore(Store):
+    """The store in one PostgreSQL database (or schema: the first of the URL's `search_path`)."""
+
+    def __init__(
+        self,
+        url: str,
+        durability: Durability | None = None,
+        *,
+        min_size: int | None = None,
+        max_size: int | None = None,
+        pool_timeout: float | None = None,
+        connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
+        prepare_threshold: int | None = PREPARE_THRESHOLD,
+    ) -> None:
+        target = parse_url(url)
+        self.target = target.where
+        self.durability = Durability(durability or target.durability)
+        self.min_size = min_size if min_size is not None else target.min_size
+        self.max_size = max(max_size if max_size is not None else target.max_size, self.min_size)
+        self.pool_timeout = pool_timeout if pool_timeout is not None else target.pool_timeout
+        self._queries = _queries()
+        self._down = False
+        conninfo = psycopg.conninfo.make_conninfo(
+            target.conninfo,
+            **(
+                {}
+                if "connect_timeout" in target.params
+                else {"connect_timeout": max(1, int(connect_timeout))}
+            ),
+            **({} if "application_name" in target.params else {"application_name": "pairflow"}),
+        )
+        self._settings = (
+            f"SET synchronous_commit = {_SYNCHRONOUS_COMMIT[self.durability]}; "
+            f"SET lock_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}"
+        ).encode()
+        self._prepare(conninfo)
+        pool: ConnectionPool[Connection] = ConnectionPool(
+            conninfo,
+            kwargs={"autocommit": True, "prepare_threshold": prepare_threshold},
+            min_size=self.min_size,
+            max_size=self.max_size,
+            open=False,
+            configure=self._configure,
+            name=f"pairflow-store {self.target}",
+            timeout=self.pool_timeout,
+            num_workers=1,
+        )
+        try:
+            pool.open(wait=True, timeout=connect_timeout)
+        except PoolTimeout as exc:
+            pool.close()
+            raise StoreUnavailableError(
+                f"cannot connect to the PostgreSQL store at {self.target}: no connection within "
+                f"{connect_timeout:g} s"
+            ) from exc
+        self._pool: ConnectionPool[Connection] | None = pool
+
+    def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
+    def __enter__(self) -> PostgresStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self.target!r}, {self.durability!s})"
+
+    # -- workflows -----------------------------------------------------------------------------------
+    def put_workflow(
+        self, name: str, definition: JSONObject, parameters: JSONObject, now: datetime
+    ) -> WorkflowVersion:
+        place = f"workflow {name}"
+        definition_text = dump_json(definition, place, "definition")
+        parameters_text = dump_json(parameters, place, "parameters")
+        fingerprint = _fingerprint(definition, parameters)
+        created_at = _utc(now, place, "created_at")
+        queries = self._queries
+
+        def work(connection: Connection) -> WorkflowVersion:
+            connection.execute(queries["lock_workflow"], {"name": name})
+            latest = connection.execute(queries["latest_workflow"], {"name": name}).fetchone()
+            live = latest is not None and not latest[7]
+            if latest is not None and live and latest[4] == fingerprint:
+                return _workflow(latest)
+            params: dict[str, Any] = {
+                "name": name,
+                # after a delete the numbering continues, so a version number never means two things
+                "version": 1 if latest is None else latest[1] + 1,
+                "definition": definition_text,
+                "parameters": parameters_text,
+                "fingerprint": fingerprint,
+                "created_at": created_at,
+                "enabled": bool(latest[6]) if latest is not None and live else True,
+            }
+            connection.execute(queries["insert_workflow"], params)
+            return WorkflowVersion(
+                name=name,
+                version=params["version"],
+                definition=_object(load_json(definition_text)),
+                parameters=_object(load_json(parameters_text)),
+                created_at=created_at,
+                enabled=params["enabled"],
+            )
+
+        return self._write(place, work)
+
+    def get_workflow(self, name: str, version: int | None = None) -> WorkflowVersion | None:
+        with self._read(f"workflow {name}") as connection:
+            if version is None:
+                row = connection.execute(self._queries["latest_workflow"], {"name": name}).fetchone()
+                if row is not None and row[7]:
+                    return None  # deleted: only its versions by number remain
+            else:
+                query = self._queries["workflow_version"]
+                row = connection.execute(query, {"name": name, "version": version}).fetchone()
+        return None if row is None else _workflow(row)
+
+    def list_workflows(self) -> list[WorkflowVersion]:
+        with self._read("workflows") as connection:
+            rows = connection.execute(self._queries["latest_workflows"]).fetchall()
+        return [_workflow(row) for row in rows]
+
+    def set_workflow_enabled(self, name: str, enabled: bool) -> bool:
+        queries = self._queries
+
+        def work(connection: Connection) -> bool:
+            connection.execute(queries["lock_workflow"], {"name": name})
+            params = {"name": name, "enabled": enabled}
+            return connection.execute(queries["set_workflow_enabled"], params).rowcount == 1
+
+        return self._write(f"workflow {name}", work)
+
+    def delete_workflow(self, name: str) -> bool:
+        """Also forgets the access key, so that callback URLs signed before the delete stay dead
+        after a redeploy. Trigger state, occurrence claims and history stay, like run history."""
+        queries = self._queries
+
+        def work(connection: Connection) -> bool:
+            connection.execute(queries["lock_workflow"], {"name": name})
+            if connection.execute(queries["delete_workflow"], {"name": name}).rowcount != 1:
+                return False
+            connection.execute(queries["delete_access_key"], {"workflow": name})
+            return True
+
+        return self._write(f"workflow {name}", work)
+
+    def get_access_key(self, name: str) -> str | None:
+        with self._read(f"access key of {name}") as connection:
+            row = connection.execute(self._queries["get_access_key"], {"workflow": name}).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_access_key(self, name: str, key: str) -> None:
+        query = self._queries["set_access_key"]
+        self._write(
+            f"access key of {name}",
+            lambda connection: connection.execute(query, {"workflow": name, "key": key}),
+        )
+
+    # -- runs ----------------------------------------------------------------------------------------
+    def create_run(self, run: RunRecord) -> None:
+        params = _run_params(run)
+        self._write(f"run {run.id}", lambda connection: self._insert_runs(connection, [params]))
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        with self._read(f"run {run_id}") as connection:
+            row = connection.execute(self._queries["get_run"], {"id": run_id}).fetchone()
+        return None if row is None else _run(row)
+
+    def list_runs(
+        self, workflow: str | None = None, status: str | None = None, limit: int = 100
+    ) -> list[RunRecord]:
+        if workflow is None:
+            name = "list_runs" if status is None else "list_runs_with_status"
+        else:
+            name = "list_runs_of_workflow" if status is None else "list_runs_of_workflow_with_status"
+        params = {"workflow": workflow, "status": status, "limit": max(limit, 0)}
+        with self._read("runs") as connection:
+            rows = connection.execute(self._queries[name], params).fetchall()
+        return [_run(row) for row in rows]
+
+    def list_runs_filtered(
+        self,
+        workflow: str | None = None,
+        status: str | None = None,
+        trigger: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+    ) -> list[RunRecord]:
+        params: dict[str, Any] = {
+            "workflow": workflow,
+            "status": status,
+            "trigger": trigger,
+            "since": None if since is None else _utc(since, "runs", "since"),
+            "until": None if until is None else _utc(until, "runs", "until"),
+            "limit": max(limit, 0),
+        }
+        given = tuple(params[name] is not None for name, _ in _RUN_FILTERS)
+        query = _filtered_runs_query(self._queries["runs_filtered"], given)
+        with self._read("runs") as connection:
+            rows = connection.execute(query, params).fetchall()
+        return [_run(row) for row in rows]
+
+    def load_actions(self, run_id: str) -> list[ActionRecord]:
+        with self._read(f"run {run_id}") as connection:
+            rows = connection.execute(self._queries["load_actions"], {"run_id": run_id}).fetchall()
+        return [_action(row) for row in rows]
+
+    def commit(self, updates: Sequence[RunUpdate]) -> None:
+        if not updates:
+            return
+        # Encode everything before the transaction: a bad value fails the batch before any write.
+        run_steps: list[tuple[str, dict[str, Any]]] = []
+        unchanged: list[str] = []  # runs whose row the update leaves alone: only checked to exist
+        action_rows: list[dict[str, Any]] = []
+        for update in updates:
+            step = _run_step(update)
+            if step is None:
+                unchanged.append(update.run_id)
+            else:
+                run_steps.append(step)
+            action_rows.extend(_action_params(update.run_id, action) for action in update.actions)
+        # Rows are locked in id order (stable: one run's updates keep theirs), so that two batches
+        # touching the same runs cannot deadlock each other.
+        run_steps.sort(key=lambda step: str(step[1]["id"]))
+        queries = self._queries
+
+        def work(connection: Connection) -> None:
+            if unchanged:
+                row = connection.execute(queries["first_missing_run"], {"ids": unchanged}).fetchone()
+                if row is not None:
+                    raise _missing_run(row[0])
+            for name, params in run_steps:
+                if connection.execute(queries[name], params).rowcount != 1:
+                    raise _missing_run(params["id"])
+            if len(action_rows) == 1:  # the common case: no pipeline to enter and leave
+                connection.execute(queries["upsert_action"], action_rows[0])
+            elif action_rows:
+                with connection.cursor() as cursor:
+                    cursor.executemany(queries["upsert_action"], action_rows)
+
+        self._write(f"commit of {len(updates)} update(s)", work)
+
+    def unfinished_runs(self) -> list[RunRecord]:
+        with self._read("runs") as connection:
+            rows = connection.execute(self._queries["unfinished_runs"]).fetchall()
+        return [_run(row) for row in rows]
+
+    # -- leases --------------------------------------------------------------------------------------
+    def acquire_run(
+        self,
+        run_id: str,
+        owner: str,
+        now: datetime,
+        lease_until: datetime,
+        dead_owners: Sequence[str] = (),
+    ) -> bool:
+        place = f"run {run_id}"
+        params = {
+            "id": run_id,
+            "owner": owner,
+            "now": _utc(now, place, "now"),
+            "lease_until": _utc(lease_until, place, "lease_until"),
+            "dead_owners": list(dead_owners),
+        }
+        query = self._queries["acquire_run"]
+        return self._write(place, lambda connection: connection.execute(query, params).rowcount == 1)
+
+    def renew_leases(self, owner: str, lease_until: datetime) -> int:
+        place = f"leases of {owner}"
+        params = {"owner": owner, "lease_until": _utc(lease_until, place, "lease_until")}
+        query = self._queries["renew_leases"]
+        return self._write(place, lambda connection: max(connection.execute(query, params).rowcount, 0))
+
+    def release_run(self, run_id: str, owner: str) -> None:
+        query = self._queries["release_run"]
+        self._write(
+            f"run {run_id}", lambda connection: connection.execute(query, {"id": run_id, "owner": owner})
+        )
+
+    # -- triggers ------------------------------------------------------------------------------------
+    def get_trigger_state(self, workflow: str, trigger: str) -> JSONObject | None:
+        place = f"trigger {workflow}/{trigger}"
+        params = {"workflow": workflow, "trigger": trigger}
+        with self._read(place) as connection:
+            row = connection.execute(self._queries["get_trigger_state"], params).fetchone()
+        return None if row is None else _json_object(row[0], f"{place}: state")
+
+    def put_trigger_state(self, workflow: str, trigger: str, state: JSONObject) -> None:
+        place = f"trigger {workflow}/{trigger}"
+        params = {"workflow": workflow, "trigger": trigger, "state": dump_json(state, place, "state")}
+        query = self._queries["put_trigger_state"]
+        self._write(place, lambda connection: connection.execute(query, params))
+
+    batches_fires = True
+
+    def fire_trigger(self, fire: TriggerFire) -> bool:
+        return self.fire_triggers([fire])[0]
+
+    def fire_triggers(self, fires: Sequence[TriggerFire]) -> list[bool]:
+        """All the fires in one transaction. A fire whose key was claimed before (by another process,
+        or earlier in this batch) writes nothing: the claim is its first statement, and a concurrent
+        claim of the same key waits for the other transaction and then inserts nothing. Anything else
+        refused raises and rolls the whole batch back."""
+        if not fires:
+            return []
+        # Encode everything before the transaction: a bad value fails the batch before any write.
+        prepared = [_prepared_fire(fire) for fire in fires]
+        queries = self._queries
+
+        def work(connection: Connection) -> list[bool]:
+            fired: list[bool] = []
+            for fire in prepared:
+                if (
+                    fire.claim is not None
+                    and connection.execute(queries["claim_occurrence"], fire.claim).rowcount != 1
+                ):
+                    fired.append(False)  # fired for this occurrence before: this fire writes nothing
+                    continue
+                self._insert_runs(connection, fire.runs)
+                if fire.state is not None:
+                    connection.execute(queries["put_trigger_state"], fire.state)
+                try:
+                    connection.execute(queries["insert_trigger_event"], fire.event)
+                except psycopg.errors.UniqueViolation as exc:
+                    if exc.diag.constraint_name == "trigger_history_id_unique":
+                        raise StoreError(
+                            f"{fire.place}: trigger event {fire.event['id']}: an event with that id "
+                            "exists already"
+                        ) from exc
+                    raise
+                fired.append(True)
+            return fired
+
+        return self._write(prepared[0].place if len(prepared) == 1 else f"{len(fires)} trigger fires", work)
+
+    def list_trigger_history(
+        self, workflow: str, trigger: str | None = None, limit: int = 100
+    ) -> list[TriggerEvent]:
+        name = "trigger_history_of_workflow" if trigger is None else "trigger_history_of_trigger"
+        params = {"workflow": workflow, "trigger": trigger, "limit": max(limit, 0)}
+        with self._read(f"history of {workflow}") as connection:
+            rows = connection.execute(self._queries[name], params).fetchall()
+        return [_event(row) for row in rows]
+
+    # -- continuity ----------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> tuple[JSONObject, int] | None:
+        with self._read(f"meta {key}") as connection:
+            row = connection.execute(self._queries["get_meta"], {"key": key}).fetchone()
+        return None if row is None else (_json_object(row[0], f"meta {key}"), int(row[1]))
+
+    def put_meta(
+        self,
+        key: str,
+        value: JSONObject,
+        *,
+        expected_version: int | None = None,
+        event: LocationEvent | None = None,
+    ) -> int:
+        place = f"meta {key}"
+        params: dict[str, Any] = {"key": key, "value": dump_json(value, place, "value")}
+        event_row = _location_event_params(event) if event is not None else None
+        queries = self._queries
+
+        def work(connection: Connection) -> int:
+            if expected_version is None:
+                row = connection.execute(queries["upsert_meta"], params).fetchone()
+            elif expected_version == 0:
+                row = connection.execute(queries["insert_meta"], params).fetchone()
+                if row is None:
+                    raise MetaConflictError(f"{place}: exists already (expected it absent)")
+            else:
+                row = connection.execute(
+                    queries["update_meta"], {**params, "expected": expected_version}
+                ).fetchone()
+                if row is None:
+                    raise MetaConflictError(f"{place}: changed since version {expected_version}")
+            if event_row is not None:
+                connection.execute(queries["insert_location_event"], event_row)
+            assert row is not None  # every branch returns the new version or raised
+            return int(row[0])
+
+        return self._write(place, work)
+
+    def list_location_events(self, limit: int = 100) -> list[LocationEvent]:
+        with self._read("location events") as connection:
+            rows = connection.execute(self._queries["location_events"], {"limit": max(limit, 0)}).fetchall()
+        return [
+            LocationEvent(
+                id=row[0],
+                kind=row[1],
+                epoch=int(row[2]),
+                at=row[3].astimezone(UTC),
+                location=row[4],
+                detail=_json_object(row[5], f"location event {row[0]}"),
+            )
+            for row in rows
+        ]
+
+    # -- transactions --------------------------------------------------------------------------------
+    def _insert_runs(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
+        """Insert runs inside the caller's transaction; an existing id is DuplicateRunError."""
+        if not rows:
+            return
+        try:
+            if len(rows) == 1:
+                connection.execute(self._queries["insert_run"], rows[0])
+            else:
+                with connection.cursor() as cursor:
+                    cursor.executemany(self._queries["insert_run"], rows)
+        except psycopg.errors.UniqueViolation as exc:
+            if exc.diag.constraint_name == "runs_id_unique":
+                taken = _duplicate_key(exc) or ", ".join(str(row["id"]) for row in rows)
+                raise DuplicateRunError(f"run {taken}: a run with that id exists already") from exc
+            raise
+
+    @contextmanager
+    def _read(self, place: str) -> Iterator[Connection]:
+        """A pooled connection in autocommit: each read is one statement, a snapshot of its own."""
+        try:
+            with self._connection(place) as connection:
+                yield connection
+        except psycopg.Error as exc:
+            raise self._failure(place, exc) from exc
+
+    def _write(self, place: str, work: Callable[[Connection], _T]) -> _T:
+        """Run `work` in one transaction; anything raised inside rolls all of it back. A transaction the
+        server rolled back for a deadlock or a serialisation conflict is run again."""
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                with self._connection(place) as connection, connection.transaction():
+                    return work(connection)
+            except psycopg.errors.TransactionRollback as exc:
+                if attempt == _ATTEMPTS:
+                    raise self._failure(place, exc) from exc
+            except psycopg.Error as exc:
+                raise self._failure(place, exc) from exc
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    @contextmanager
+    def _connection(self, place: str) -> Iterator[Connection]:
+        pool = self._pool
+        if pool is None:
+            raise StoreError(f"{place}: the store at {self.target} is closed")
+        wait = DOWN_POOL_TIMEOUT_SECONDS if self._down else self.pool_timeout
+        try:
+            with pool.connection(timeout=wait) as connection:
+                yield connection
+        except PoolTimeout as exc:
+            self._down = True
+            raise StoreUnavailableError(
+                f"{place}: the PostgreSQL store at {self.target} is unavailable: no connection within "
+                f"{wait:g} s"
+            ) from exc
+        self._down = False
+
+    def _failure(self, place: str, exc: psycopg.Error) -> StoreError:
+        cause = _cause(exc)
+        if isinstance(exc, psycopg.errors.LockNotAvailable):
+            return StoreError(f"{place}: the store at {self.target} is busy: {cause}")
+        if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError) and not isinstance(
+            exc, psycopg.errors.TransactionRollback
+        ):
+            self._down = True  # the next calls wait only briefly for a connection, until one works
+            return StoreUnavailableError(
+                f"{place}: the PostgreSQL store at {self.target} is unavailable: {cause}"
+            )
+        return StoreError(f"{place}: {self.target}: {cause}")
+
+    def _configure(self, connection: Connection) -> None:
+        """Every pooled connection commits with the chosen durability and waits at most the busy
+        timeout for a lock another process holds."""
+        connection.execute(self._settings, prepare=False)
+
+    def _prepare(self, conninfo: str) -> None:
+        """Connect once (to name the host and the cause when that fails) and migrate the schema."""
+        try:
+            connection = psycopg.connect(conninfo, autocommit=True)
+        except psycopg.Error as exc:
+            raise StoreUnavailableError(
+                f"cannot connect to the PostgreSQL store at {self.target}: {_cause(exc)}"
+            ) from exc
+        try:
+            migrate(connection, f"the PostgreSQL store at {self.target}")
+        except psycopg.Error as exc:
+            raise StoreUnavailableError(
+                f"cannot open the PostgreSQL store at {self.target}: {_cause(exc)}"
+            ) from exc
+        finally:
+            connection.close()
+
+
+class StoreURL:
+    """A `postgresql://` store URL split into what libpq reads and what pairflow reads."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        # libpq's options stay as written (libpq decodes them itself: `+` is not a space to it)
+        own: dict[str, str] = {}
+        rest: list[str] = []
+        for item in parts.query.split("&") if parts.query else []:
+            name, _, value = item.partition("=")
+            if unquote(name) in _OWN_OPTIONS:
+                own[unquote(name)] = unquote(value)
+            else:
+                rest.append(item)
+        self.conninfo = urlunsplit(parts._replace(query="&".join(rest)))
+        shown = _redacted(url)
+        try:
+            self.params: dict[str, Any] = psycopg.conninfo.conninfo_to_dict(self.conninfo)
+        except psycopg.Error as exc:
+            raise InputError(f"store URL {shown!r}: {_cause(exc)}") from None
+        self.durability = _option(own, "durability", shown, _durability, Durability.NORMAL)
+        self.min_size = _option(own, "pool_min_size", shown, _count, 1)
+        self.max_size = _option(own, "pool_max_size", shown, _count, 4)
+        self.pool_timeout = _option(own, "pool_timeout", shown, _seconds, POOL_TIMEOUT_SECONDS)
+        params = self.params
+        host = str(params.get("host") or os.environ.get("PGHOST") or "localhost")
+        port = str(params.get("port") or os.environ.get("PGPORT") or "5432")
+        user = params.get("user") or os.environ.get("PGUSER") or getpass.getuser()
+        database = str(params.get("dbname") or os.environ.get("PGDATABASE") or user)
+        self.where = f"{host}:{port}/{database}"
+
+
+def parse_url(url: str) -> StoreURL:
+    """Read a store URL; a malformed one or a bad pairflow option is an InputError naming it."""
+    return StoreURL(url)
+
+
+def _option(
+    options: dict[str, str], name: str, shown: str, parse: Callable[[str], _T | None], default: _T
+) -> _T:
+    if name not in options:
+        return default
+    value = parse(options[name])
+    if value is None:
+        raise InputError(f"store URL {shown!r}: {name} {options[name]!r} is not valid")
+    return value
+
+
+def _durability(text: str) -> Durability | None:
+    try:
+        return Durability(text.lower())
+    except ValueError:
+        return None
+
+
+def _count(text: str) -> int | None:
+    return int(text) if text.isdigit() and int(text) >= 1 else None
+
+
+def _seconds(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password, fit for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _cause(exc: BaseException) -> str:
+    """The first line of a driver error, without libpq's connection prefix and severity."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = _CONNECT_PREFIX.sub("", text).strip()
+    for severity in ("FATAL:", "ERROR:"):
+        if text.startswith(severity):
+            text = text[len(severity) :].strip()
+    return text or type(exc).__name__
+
+
+def _duplicate_key(exc: psycopg.errors.UniqueViolation) -> str | None:
+    """The id named by `Key (id)=(x) already exists.`, when the server gives it."""
+    detail = exc.diag.message_detail or ""
+    match = re.match(r"Key \(id\)=\((.*)\) already exists", detail)
+    return match[1] if match else None
+
+
+@cache
+def _queries() -> dict[str, bytes]:
+    """The named queries as bytes (what psycopg takes for a query not written in the code), without
+    comment lines: psycopg would read a `%` in a comment as a placeholder."""
+    return {
+        name: "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--")).encode()
+        for name, sql in load_queries("postgres").items()
+    }
+
+
+@cache
+def _filtered_runs_query(template: bytes, given: tuple[bool, ...]) -> bytes:
+    """The runs query with a condition for each filter given (at most 32 texts, each prepared once)."""
+    conditions = [condition for (_, condition), present in zip(_RUN_FILTERS, given, strict=True) if present]
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    return template.replace(b"{where}", where.encode())
+
+
+def _missing_run(run_id: str) -> StoreError:
+    return StoreError(f"run {run_id}: no such run; nothing of the batch was committed")
+
+
+def _utc(value: datetime, place: str, field: str) -> datetime:
+    """A timezone-aware datetime in UTC; a naive one is refused, not guessed."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise StoreError(f"{place}: {field}: datetime {value.isoformat()} has no timezone")
+    return value.astimezone(UTC)
+
+
+def _optional_utc(value: datetime | None, place: str, field: str) -> datetime | None:
+    return None if value is None else _utc(value, place, field)
+
+
+def _loaded_time(value: datetime | None) -> datetime | None:
+    return None if value is None else value.astimezone(UTC)
+
+
+def _fingerprint(definition: JSONObject, parameters: JSONObject) -> str:
+    """Equal for equal content whatever the key order: decides whether a new version is stored."""
+    text = canonical_json({"definition": definition, "parameters": parameters})
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _object(value: JSON) -> JSONObject:
+    return cast(JSONObject, value)
+
+
+def _json_object(value: JSON, place: str) -> JSONObject:
+    if not isinstance(value, dict):
+        raise StoreError(f"{place}: the stored value is not a JSON object: {str(value)[:80]}")
+    return value
+
+
+def _workflow(row: _Row) -> WorkflowVersion:
+    return WorkflowVersion(
+        name=row[0],
+        version=row[1],
+        definition=row[2],
+        parameters=row[3],
+        created_at=row[5].astimezone(UTC),
+        enabled=bool(row[6]),
+    )
+
+
+def _run_params(run: RunRecord) -> dict[str, Any]:
+    place = f"run {run.id}"
+    trigger_name = run.trigger.get("name")
+    return {
+        "id": run.id,
+        "workflow": run.workflow,
+        "version": run.version,
+        "status": run.status,
+        "trigger": dump_json(run.trigger, place, "trigger"),
+        "trigger_name": trigger_name if isinstance(trigger_name, str) else None,
+        "created_at": _utc(run.created_at, place, "created_at"),
+        "variables": dump_json(run.variables, place, "variables"),
+        "outputs": dump_optional_json(run.outputs, place, "outputs"),
+        "error": dump_optional_json(run.error, place, "error"),
+        "response": dump_optional_json(run.response, place, "response"),
+        "ended_at": _optional_utc(run.ended_at, place, "ended_at"),
+        "owner": run.owner,
+        "lease_until": _optional_utc(run.lease_until, place, "lease_until"),
+        "parent_run": run.parent_run,
+        "epoch": run.epoch,
+    }
+
+
+def _run(row: _Row) -> RunRecord:
+    return RunRecord(
+        id=row[0],
+        workflow=row[1],
+        version=row[2],
+        status=row[3],
+        trigger=row[4],
+        created_at=row[5].astimezone(UTC),
+        variables=row[6],
+        outputs=row[7],
+        error=row[8],
+        response=row[9],
+        ended_at=_loaded_time(row[10]),
+        owner=row[11],
+        lease_until=_loaded_time(row[12]),
+        parent_run=row[13],
+        epoch=row[14],
+    )
+
+
+def _event_params(event: TriggerEvent) -> dict[str, Any]:
+    place = f"trigger event {event.id}"
+    return {
+        "id": event.id,
+        "workflow": event.workflow,
+        "trigger": event.trigger,
+        "status": event.status,
+        "fired_at": _utc(event.fired_at, place, "fired_at"),
+        "run_ids": dump_json(list(event.run_ids), place, "run_ids"),
+        "occurrence": event.occurrence,
+        "outputs": dump_optional_json(event.outputs, place, "outputs"),
+        "error": dump_optional_json(event.error, place, "error"),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class _PreparedFire:
+    """A `TriggerFire` encoded into statement parameters."""
+
+    place: str
+    runs: list[dict[str, Any]]
+    event: dict[str, Any]
+    claim: dict[str, Any] | None
+    state: dict[str, Any] | None
+
+
+def _prepared_fire(fire: TriggerFire) -> _PreparedFire:
+    event = fire.event
+    place = f"trigger {event.workflow}/{event.trigger}"
+    runs = []
+    for run in fire.runs:
+        if run.workflow != event.workflow:
+            raise StoreError(f"{place}: run {run.id} belongs to workflow {run.workflow}")
+        runs.append(_run_params(run))
+    claim = None
+    if fire.occurrence_key is not None:
+        claim = {
+            "workflow": event.workflow,
+            "trigger": event.trigger,
+            "key": fire.occurrence_key,
+            "event_id": event.id,
+            "run_ids": dump_json([run.id for run in fire.runs], place, "run ids"),
+        }
+    state = None
+    if fire.state is not None:
+        text = dump_json(fire.state, place, "state")
+        state = {"workflow": event.workflow, "trigger": event.trigger, "state": text}
+    return _PreparedFire(place, runs, _event_params(event), claim, state)
+
+
+def _event(row: _Row) -> TriggerEvent:
+    return TriggerEvent(
+        id=row[0],
+        workflow=row[1],
+        trigger=row[2],
+        status=row[3],
+        fired_at=row[4].astimezone(UTC),
+        run_ids=tuple(row[5]),
+        occurrence=row[6],
+        outputs=row[7],
+        error=row[8],
+    )
+
+
+def _location_event_params(event: LocationEvent) -> dict[str, Any]:
+    place = f"location event {event.id}"
+    return {
+        "id": event.id,
+        "kind": event.kind,
+        "epoch": event.epoch,
+        "at": _utc(event.at, place, "at"),
+        "location": event.location,
+        "detail": dump_json(event.detail, place, "detail"),
+    }
+
+
+def _run_step(update: RunUpdate) -> tuple[str, dict[str, Any]] | None:
+    """The statement an update makes to its run row, or None when it leaves the row alone."""
+    place = f"run {update.run_id}"
+    variables = dump_optional_json(update.variables, place, "variables")
+    if update.status is not None:
+        return "end_run", {
+            "id": update.run_id,
+            "variables": variables,
+            "status": update.status,
+            "outputs": dump_optional_json(update.outputs, place, "outputs"),
+            "error": dump_optional_json(update.error, place, "error"),
+            "response": dump_optional_json(update.response, place, "response"),
+            "ended_at": _optional_utc(update.ended_at, place, "ended_at"),
+            "release_owner": update.release_owner,
+        }
+    if variables is not None or update.release_owner is not None:
+        return "update_run", {
+            "id": update.run_id,
+            "variables": variables,
+            "release_owner": update.release_owner,
+        }
+    return None
+
+
+def _action_params(run_id: str, action: ActionRecord) -> dict[str, Any]:
+    place = f"run {run_id}: action {action.name}[{action.repetition}]"
+    if action.run_id != run_id:
+        raise StoreError(f"{place}: the record belongs to run {action.run_id}")
+    return {
+        "run_id": run_id,
+        "name": action.name,
+        "repetition": action.repetition,
+        "status": action.status,
+        "attempts": action.attempts,
+        "inputs": dump_optional_json(action.inputs, place, "inputs"),
+        "outputs": dump_optional_json(action.outputs, place, "outputs"),
+        "error": dump_optional_json(action.error, place, "error"),
+        "code": action.code,
+        "start_time": _optional_utc(action.start_time, place, "start_time"),
+        "end_time": _optional_utc(action.end_time, place, "end_time"),
+        "tracked_properties": dump_optional_json(action.tracked_properties, place, "tracked_properties"),
+        "state": dump_json(action.state, place, "state"),
+    }
+
+
+def _action(row: _Row) -> ActionRecord:
+    return ActionRecord(
+        run_id=row[0],
+        name=row[1],
+        repetition=row[2],
+        status=row[3],
+        attempts=row[4],
+        inputs=row[5],
+        outputs=row[6],
+        error=row[7],
+        code=row[8],
+        start_time=_loaded_time(row[9]),
+        end_time=_loaded_time(row[10]),
+        tracked_properties=row[11],
+        state=row[12],
+    )
