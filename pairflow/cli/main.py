@@ -20,6 +20,7 @@ def cli() -> None:
 def _register() -> None:
     from pairflow.cli import (
         continuity_commands,
+        drill_command,
         eval_command,
         frontdoor_command,
         remote_commands,
@@ -33,6 +34,7 @@ def _register() -> None:
     cli.add_command(validate_command.validate_command)
     cli.add_command(serve_command.serve_command)
     cli.add_command(frontdoor_command.frontdoor_command)
+    cli.add_command(drill_command.drill_command)
     commands = (
         *run_commands.COMMANDS,
         *remote_commands.COMMANDS,

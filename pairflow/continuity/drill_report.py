@@ -122,7 +122,11 @@ def _percentile(values: Sequence[float], share: float) -> float | None:
 def _detection(observed: Observed) -> JSONObject:
     after = [e for e in observed.events if e.at >= observed.fault_at - 0.001]
     activated = next(
-        (e for e in sorted(after, key=lambda e: e.at) if e.location == observed.secondary and e.kind == "activated"),
+        (
+            e
+            for e in sorted(after, key=lambda e: e.at)
+            if e.location == observed.secondary and e.kind == "activated"
+        ),
         None,
     )
     stood_down = next(
@@ -263,8 +267,12 @@ def compute(observed: Observed, targets: Targets | None = None) -> JSONObject:
     lost, missed, doubled = runs["lost"], recurrence["missed"], recurrence["doubled"]
     assert isinstance(lost, int) and isinstance(missed, int) and isinstance(doubled, int)
     checks: JSONObject = {
-        "rto": _target(_seconds(rto), goal.rto_seconds, rto is not None and rto < goal.rto_seconds,
-                       f"< {goal.rto_seconds:g} s"),
+        "rto": _target(
+            _seconds(rto),
+            goal.rto_seconds,
+            rto is not None and rto < goal.rto_seconds,
+            f"< {goal.rto_seconds:g} s",
+        ),
         "lost": _target(lost, goal.lost, lost <= goal.lost, f"<= {goal.lost}"),
         "doubled": _target(doubled, goal.doubled, doubled <= goal.doubled, f"<= {goal.doubled}"),
         "missed": _target(missed, goal.missed, missed <= goal.missed, f"<= {goal.missed}"),
@@ -324,15 +332,22 @@ def render(report: JSONObject) -> list[str]:
         found = report.get(name)
         return found if isinstance(found, dict) else {}
 
-    detection, requests, runs, recurrence = part("detection"), part("requests"), part("runs"), part("recurrence")
+    detection, requests, runs, recurrence = (
+        part("detection"),
+        part("requests"),
+        part("runs"),
+        part("recurrence"),
+    )
     settings = part("settings")
     primary, secondary = report.get("primary"), report.get("secondary")
     alert = detection.get("alertSeconds")
     lines = [
-        f"pairflow drill: {report.get('fault')} of {primary} at t+{_num(report.get('faultAfterSeconds'), 's')}; "
+        f"pairflow drill: {report.get('fault')} of {primary} at "
+        f"t+{_num(report.get('faultAfterSeconds'), 's')}; "
         f"watchdog in {secondary}: {_num(settings.get('probeInterval'), ' s')} probes x "
         f"{settings.get('failures')} failures, lease {_num(settings.get('leaseSeconds'), ' s')}",
-        f"  time to detect      {_num(detection.get('detectSeconds'), ' s')} (fault -> {secondary} activated, "
+        f"  time to detect      {_num(detection.get('detectSeconds'), ' s')} "
+        f"(fault -> {secondary} activated, "
         f"epoch {detection.get('epoch')}"
         + (f"; watchdog alert at +{_num(alert, ' s')}" if alert is not None else "")
         + ")",

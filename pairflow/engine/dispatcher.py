@@ -97,7 +97,7 @@ class _Lane:
         self.limits = limits
         self.version = version
         self.executing = 0
-        self.waiting: deque[tuple[RunRecord, bool]] = deque()
+        self.waiting: deque[RunRecord] = deque()
 
     def has_room(self) -> bool:
         return self.limits.runs is None or self.executing < self.limits.runs
@@ -229,7 +229,7 @@ class Dispatcher:
         if lane.has_room():
             self._launch(lane, run, fresh=fresh)
         else:
-            lane.waiting.append((run, fresh))
+            lane.waiting.append(run)
 
     def _lane(self, run: RunRecord) -> _Lane:
         lane = self._lanes.get(run.workflow)
@@ -258,8 +258,8 @@ class Dispatcher:
         self._tasks.pop(run_id, None)
         lane.executing -= 1
         while lane.waiting and lane.has_room() and not self._stopping:
-            run, fresh = lane.waiting.popleft()
-            self._launch(lane, run, fresh=fresh)
+            # Read back from the store: the run may have been cancelled while it waited.
+            self._launch(lane, lane.waiting.popleft(), fresh=False)
 
     async def _execute(self, run: RunRecord, fresh: bool) -> None:
         async with self._slots:
@@ -275,7 +275,7 @@ class Dispatcher:
                 _log.error("run %s of %s could not execute: %s", run.id, run.workflow, error.message)
 
     def _is_queued(self, run_id: str) -> bool:
-        return any(queued.id == run_id for lane in self._lanes.values() for queued, _ in lane.waiting)
+        return any(queued.id == run_id for lane in self._lanes.values() for queued in lane.waiting)
 
     def _on_reply(self, run_id: str, response: JSONObject | None, status: str) -> None:
         waiters = self._waiters.pop(run_id, None)

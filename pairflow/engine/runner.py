@@ -431,7 +431,11 @@ class Engine:
                     for record in self.store.load_actions(run_id)
                     if record.status not in TERMINAL
                 ]
-                self.store.commit([RunUpdate(run_id, actions=cancelled, status=CANCELLED, ended_at=now)])
+                # a run queued here was created leased to this engine: ending it frees the lease
+                ended = RunUpdate(
+                    run_id, actions=cancelled, status=CANCELLED, ended_at=now, release_owner=self.owner
+                )
+                self.store.commit([ended])
         record = self.store.get_run(run_id)
         if record is None:  # pragma: no cover
             raise RunNotFoundError(f"no run with id '{run_id}'")

@@ -100,7 +100,12 @@ _CONNECT_PREFIX = re.compile(
 
 
 class PostgresStore(Store):
-    """The store in one PostgreSQL database (or schema: the first of the URL's `search_path`)."""
+    """The store in one PostgreSQL database (or schema: the first of the URL's `search_path`).
+
+    A pool of `min_size`..`max_size` connections (1..4 unless the URL's `pool_min_size`/`pool_max_size`
+    say otherwise): the engine calls from one thread, so one connection is busy at a time in practice.
+    Opening connects once first, so that an unusable server is reported with its cause, then migrates.
+    """
 
     def __init__(
         self,
@@ -121,14 +126,12 @@ class PostgresStore(Store):
         self.pool_timeout = pool_timeout if pool_timeout is not None else target.pool_timeout
         self._queries = _queries()
         self._down = False
+        defaults: dict[str, str | int] = {
+            "connect_timeout": max(1, int(connect_timeout)),
+            "application_name": "pairflow",
+        }
         conninfo = psycopg.conninfo.make_conninfo(
-            target.conninfo,
-            **(
-                {}
-                if "connect_timeout" in target.params
-                else {"connect_timeout": max(1, int(connect_timeout))}
-            ),
-            **({} if "application_name" in target.params else {"application_name": "pairflow"}),
+            target.conninfo, **{name: value for name, value in defaults.items() if name not in target.params}
         )
         self._settings = (
             f"SET synchronous_commit = {_SYNCHRONOUS_COMMIT[self.durability]}; "

@@ -37,8 +37,7 @@ def migrate(connection: psycopg.Connection[tuple[object, ...]], label: str) -> i
     with connection.transaction():
         connection.execute(_LOCK)
         connection.execute(_CREATE_TABLE)
-        row = connection.execute(_APPLIED).fetchone()
-        current = int(row[0]) if row is not None else 0  # type: ignore[call-overload]
+        current = _count(connection.execute(_APPLIED).fetchone())
         _refuse_newer(current, known, label)
         for migration in migrations[current:]:
             connection.execute(migration.sql.encode("utf-8"), prepare=False)
@@ -55,8 +54,12 @@ def _applied_version(connection: psycopg.Connection[tuple[object, ...]]) -> int 
     row = connection.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()
     if row is None or not row[0]:
         return None
-    applied = connection.execute(_APPLIED).fetchone()
-    return int(applied[0]) if applied is not None else 0  # type: ignore[call-overload]
+    return _count(connection.execute(_APPLIED).fetchone())
+
+
+def _count(row: tuple[object, ...] | None) -> int:
+    value = row[0] if row is not None else 0
+    return value if isinstance(value, int) else 0
 
 
 def _refuse_newer(current: int | None, known: int, label: str) -> None:

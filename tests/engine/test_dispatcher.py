@@ -69,6 +69,32 @@ def test_concurrency_runs_limits_executing_runs_and_queues_the_rest(store: Store
     assert seconds == [10, 10, 20, 20, 30]
 
 
+def test_a_leased_run_cancelled_while_it_waits_is_not_executed_and_holds_no_lease(store: Store) -> None:
+    deploy(store, {"Pause": wait(10)}, trigger=limited(1))
+    clock = VirtualClock()
+
+    async def scenario() -> tuple[RunRecord | None, RunRecord | None]:
+        engine = Engine(store, clock=clock, owner="a")
+        dispatcher = Dispatcher(engine)
+        first, second = (engine.prepare_run("wf", lease=True) for _ in range(2))
+        for run in (first, second):
+            store.create_run(run)
+            dispatcher.submit(run)
+        assert dispatcher.waiting_count("wf") == 1
+        await engine.cancel(second.id)
+        await dispatcher.wait_reply(first.id, 3600)
+        for _ in range(20):
+            await asyncio.sleep(0)
+        await dispatcher.stop(grace=0)
+        await engine.aclose()
+        return store.get_run(first.id), store.get_run(second.id)
+
+    first, second = asyncio.run(scenario())
+    assert first is not None and first.status == "Succeeded"
+    assert second is not None and (second.status, second.owner) == ("Cancelled", None)
+    assert store.load_actions(second.id) == []
+
+
 def test_check_admission_refuses_when_the_waiting_queue_is_full(store: Store) -> None:
     deploy(store, {"Pause": wait(10)}, trigger=limited(1, waiting=2))
 
@@ -82,6 +108,26 @@ def test_check_admission_refuses_when_the_waiting_queue_is_full(store: Store) ->
         assert dispatcher.waiting_count("wf") == 2
         with pytest.raises(TooManyWaitingRunsError, match="maximumWaitingRuns is 2"):
             dispatcher.check_admission("wf")
+        await dispatcher.stop(grace=0)
+        await engine.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_runs_admitted_and_still_committing_count_against_the_waiting_queue(store: Store) -> None:
+    deploy(store, {"Pause": wait(10)}, trigger=limited(2, waiting=1))
+
+    async def scenario() -> None:
+        engine = Engine(store, clock=VirtualClock(), owner="a")
+        dispatcher = Dispatcher(engine)
+        dispatcher.submit(committed(engine))  # executing: one place left to execute, one to wait
+        with dispatcher.admitting("wf"):  # will execute at once
+            dispatcher.check_admission("wf")
+            waits = dispatcher.admitting("wf")  # will wait
+            with waits, pytest.raises(TooManyWaitingRunsError, match="1 runs are waiting"):
+                dispatcher.check_admission("wf")
+            dispatcher.check_admission("wf")  # the second one gave up its place
+        dispatcher.check_admission("wf")
         await dispatcher.stop(grace=0)
         await engine.aclose()
 

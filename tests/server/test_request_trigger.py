@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
@@ -237,5 +238,21 @@ def test_run_is_committed_before_the_caller_is_answered(settings: Settings) -> N
         assert run is not None
         history = await client.get("/api/workflows/fire/triggers/manual/history", headers=AUTH)
         assert history.json()["value"][0]["runIds"] == [run.id]
+
+    serve(settings, scenario)
+
+
+def test_concurrent_calls_each_get_their_own_reply_from_a_released_committed_run(settings: Settings) -> None:
+    async def scenario(client: httpx.AsyncClient, app: Any) -> None:
+        await deploy(client, "echo", request_response_workflow())
+        url = await callback(client, "echo")
+        answers = await asyncio.gather(*(client.post(url, json={"n": n}) for n in range(8)))
+        assert [answer.json() for answer in answers] == [{"got": {"n": n}} for n in range(8)]
+        store = app.state.location.store
+        for answer in answers:
+            run = store.get_run(answer.headers["x-ms-workflow-run-id"])
+            assert run is not None and (run.status, run.owner, run.lease_until) == ("Succeeded", None, None)
+        history = await client.get("/api/workflows/echo/triggers/manual/history", headers=AUTH)
+        assert len(history.json()["value"]) == 8
 
     serve(settings, scenario)
