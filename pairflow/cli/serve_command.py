@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import click
 
 from pairflow.cli.common import EXIT_BAD_INPUT, EXIT_STORE_UNAVAILABLE, fail
-from pairflow.errors import InputError
+from pairflow.errors import InputError, PairflowError, StoreUnavailableError
 
 if TYPE_CHECKING:
     from pairflow.server.config import Settings
@@ -80,6 +80,7 @@ def serve_command(config_file: Path | None, **cli: object) -> None:
         settings = load_settings(cli, os.environ, file_settings, str(config_file))
     except InputError as error:
         fail(error.message, EXIT_BAD_INPUT)
+    _check_store(settings.store)
 
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -96,6 +97,19 @@ def serve_command(config_file: Path | None, **cli: object) -> None:
     if settings.api_key_generated:
         click.echo(f"pairflow: generated API key (shown once): {settings.api_keys[0]}")
     sys.exit(_serve(settings, sock, base_url))
+
+
+def _check_store(url: str | None) -> None:
+    """Open the store once before serving: an unreachable or unreadable store is one line and exit 3,
+    not a traceback from inside the server's start-up."""
+    from pairflow.store import open_store
+
+    try:
+        open_store(url).close()
+    except StoreUnavailableError as error:
+        fail(error.message, EXIT_STORE_UNAVAILABLE)
+    except PairflowError as error:
+        fail(error.message, EXIT_BAD_INPUT if isinstance(error, InputError) else EXIT_STORE_UNAVAILABLE)
 
 
 def _graceful(signum: int, frame: FrameType | None) -> None:

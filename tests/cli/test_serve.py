@@ -146,3 +146,26 @@ def test_serve_rejects_a_bad_setting_with_one_line_and_exit_2(tmp_path: Path) ->
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == ["pairflow: error: --port: expected an integer, got 'x'"]
+
+
+@pytest.mark.parametrize(
+    ("store", "cause"),
+    [
+        (
+            "postgresql://pairflow:secret@127.0.0.1:1/pairflow",
+            "cannot connect to the PostgreSQL store at 127.0.0.1:1",
+        ),
+        ("sqlite:////nonexistent-dir/p.db", "cannot open the store at /nonexistent-dir/p.db"),
+    ],
+)
+def test_serve_with_an_unreachable_store_exits_3_with_one_line(store: str, cause: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pairflow", "serve", "--store", store, "--api-key", "k" * 32],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 3
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and cause in lines[0], result.stderr
+    assert "secret" not in result.stderr
