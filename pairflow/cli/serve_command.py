@@ -61,6 +61,12 @@ if TYPE_CHECKING:
 )
 @click.option("--max-concurrent-runs", default=None, type=str, help="Runs executing at once (default 200).")
 @click.option("--public-url", default=None, help="Base URL callers use, for callback and status URLs.")
+@click.option(
+    "--run-lease-seconds",
+    default=None,
+    type=str,
+    help="How long a run's lease lasts before another process may take it over (default 15).",
+)
 @click.option("--peer", "peers", multiple=True, metavar="NAME=URL", help="Another location (repeatable).")
 @click.option("--witness", "witnesses", multiple=True, metavar="URL", help="A lease voter (repeatable).")
 @click.option(
@@ -71,6 +77,11 @@ if TYPE_CHECKING:
 @click.option("--probe-interval", default=None, type=str, help="Seconds between watchdog probes (default 1).")
 @click.option("--failures", default=None, type=str, help="Failed probes before activating (default 3).")
 @click.option("--alert-url", default=None, metavar="URL", help="Where the watchdog sends its alert.")
+@click.option(
+    "--replication",
+    default=None,
+    help="How runs reach the peers: async (default), sync (Request calls wait for a peer) or off.",
+)
 def serve_command(config_file: Path | None, **cli: object) -> None:
     """Serve one location over HTTP until SIGTERM or Ctrl-C."""
     from pairflow.server.config import load_settings, read_config_file

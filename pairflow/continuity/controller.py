@@ -15,6 +15,13 @@
   the new epoch. Without a majority it is active alone ("sole") only when forced or when exactly
   two voters exist (the peer is the one that did not answer); otherwise it stays passive.
 
+A split recurrence (`roles.Pairing`): a round the peer confirmed lets the next one be a *split*
+round (`splitUntil` in the request): the active location then fires only its share until that
+round's start + 2/3 lease and not the full schedule before its start + lease; the peer, confirming
+it, fires its share until `splitUntil`. A location activated after a failover fires nothing before
+the moment the other one stopped, as its rounds said (with one peer and no witness), else its
+activation.
+
 Every change is one compare-and-set of the store document with its `LocationEvent`.
 """
 
@@ -33,13 +40,16 @@ import httpx
 from pairflow.continuity import lease, roles, state
 from pairflow.continuity.state import Doc, Leader, LeaseRequest, iso
 from pairflow.engine.clock import Clock
-from pairflow.errors import StoreError
+from pairflow.errors import MetaConflictError, StoreError
 from pairflow.jsontypes import JSON, JSONObject
 from pairflow.server.problems import ApiError, bad_request
 from pairflow.store.base import Store
 from pairflow.store.records import LocationEvent, RunRecord
+from pairflow.triggers.recurrence import Share
 
 _log = logging.getLogger(__name__)
+
+START_ATTEMPTS = 5  # compare-and-set races lost at start before giving up (several processes per location)
 
 Changed = Callable[[], Awaitable[None]]
 
@@ -160,9 +170,11 @@ class Continuity(Voter):
         self.api_key = api_key
         self.on_change = on_change
         self._task: asyncio.Task[None] | None = None
-        self._was = (False, False)  # (acting, paired) when the triggers were last re-armed
-        self._all_confirmed = False  # every voter confirmed the last round
+        self._was: tuple[object, ...] = ()  # `_key()` when the triggers were last re-armed
+        self._peer_confirmed = False  # the peers confirmed the last round at this epoch
         self._activating = asyncio.Lock()
+        # A previous process may have sent split rounds: no full schedule before they could end.
+        self.pairing = roles.Pairing(full_from=clock.now() + timedelta(seconds=lease_seconds))
 
     # -- what others ask -----------------------------------------------------------------------------
     @property
@@ -173,29 +185,49 @@ class Continuity(Voter):
     def voters(self) -> list[str]:
         return [*self.peers.values(), *self.witnesses]
 
-    def paired(self) -> bool:
-        """Both sides of the pair are healthy: every voter confirmed the active location's last round
-        (seen from the active one), or a lease this location confirmed is running (passive side)."""
-        if self.doc.active:
-            return self._all_confirmed and self.acting()
-        return self.doc.grant_open(self.clock.now()) is not None
+    @property
+    def split_window(self) -> timedelta:
+        """How long after a split round each location may fire its share: two renewal periods."""
+        return timedelta(seconds=self.lease_seconds * 2 / 3)
+
+    def split_firing(self) -> roles.Firing:
+        """Which part of a split recurrence this location fires now (`roles.split_firing`)."""
+        return roles.split_firing(
+            self.pairing, active=self.doc.active, acting=self.acting(), now=self.clock.now()
+        )
 
     def is_active(self, workflow: str) -> bool:
         """Whether this location fires, polls, subscribes and takes Request calls for `workflow`."""
-        return roles.fires_here(self.store, workflow, location_active=self.acting(), paired=self.paired())
-
-    def recurrence_share(self, workflow: str) -> tuple[int, int] | None:
-        """The split of a Recurrence schedule this location fires (None: all of it)."""
-        return roles.recurrence_share(
-            self.store, workflow, location_active=self.acting(), paired=self.paired()
+        return roles.fires_here(
+            self.store, workflow, location_active=self.acting(), firing=self.split_firing()
         )
+
+    def recurrence_share(self, workflow: str) -> Share | None:
+        """The part of a Recurrence schedule this location fires (None: all of it, unsplit)."""
+        firing = self.split_firing()
+        return roles.recurrence_share(
+            self.store,
+            workflow,
+            firing=firing,
+            since=roles.firing_since(self.pairing, firing, active=self.doc.active),
+            grace=self._fill,
+        )
+
+    @property
+    def _fill(self) -> timedelta:
+        """How late a split occurrence that nobody fired while roles changed may still fire."""
+        return timedelta(seconds=2 * self.lease_seconds)
+
+    def _key(self) -> tuple[object, ...]:
+        firing = self.split_firing()
+        return (self.acting(), firing, roles.firing_since(self.pairing, firing, active=self.doc.active))
 
     def allows(self, run: RunRecord) -> bool:
         """The engine's fence: a run started under an older epoch stops once this location is passive
         (active-active workflows' runs continue)."""
         if run.epoch >= self.doc.epoch or self.acting():
             return True
-        return roles.fires_here(self.store, run.workflow, location_active=False, paired=False)
+        return roles.fires_here(self.store, run.workflow, location_active=False, firing="none")
 
     def status(self) -> JSONObject:
         doc, now = self.doc, self.clock.now()
@@ -212,7 +244,16 @@ class Continuity(Voter):
             "leader": doc.leader.json() if doc.leader is not None else None,
             "peers": dict(self.peers),
             "witnesses": list(self.witnesses),
+            "splitFiring": self.split_firing(),
         }
+
+    def record(self, kind: str, detail: JSONObject) -> None:
+        """Append an event to this location's history without changing its state (the watchdog's
+        probe results); a store error is logged, never raised to the recorder."""
+        try:
+            self.commit(self.doc, kind, detail)
+        except StoreError as error:
+            _log.error("continuity of %s: %s not recorded: %s", self.name, kind, error.message)
 
     def health(self) -> str | None:
         """A reason /health/ready fails: an active location whose lease lapsed cannot do its job."""
@@ -222,7 +263,21 @@ class Continuity(Voter):
 
     # -- lifecycle -----------------------------------------------------------------------------------
     async def start(self, role: str | None) -> None:
-        """Take up the stored role (or `role` on a fresh store), confirm it, keep the lease."""
+        """Take up the stored role (or `role` on a fresh store), confirm it, keep the lease.
+
+        Several processes of one location share the document: one that loses a compare-and-set race
+        to another (which `commit` reports after reloading) decides again from what the other wrote."""
+        for attempt in range(START_ATTEMPTS):
+            try:
+                await self._take_up(role)
+                break
+            except MetaConflictError:
+                if attempt == START_ATTEMPTS - 1:
+                    raise
+        self._was = self._key()
+        self._task = asyncio.get_running_loop().create_task(self._keep(), name=f"continuity {self.name}")
+
+    async def _take_up(self, role: str | None) -> None:
         doc = self.doc
         if self.version == 0:
             role = role or ("secondary" if self.voters else "primary")  # alone, a location is active
@@ -236,8 +291,6 @@ class Continuity(Voter):
             await self.renew()
         else:
             await self._learn_from_peers()
-        self._was = (self.acting(), self.paired())
-        self._task = asyncio.get_running_loop().create_task(self._keep(), name=f"continuity {self.name}")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -247,8 +300,13 @@ class Continuity(Voter):
             self._task = None
 
     async def _keep(self) -> None:
+        """Renew every lease/3 from the previous round's start (not its end), so a split round's
+        window (2/3 lease) still covers the next round when a round is slow."""
+        period = timedelta(seconds=self.lease_seconds / 3)
+        due = self.clock.now() + period
         while True:
-            await self.clock.sleep(self.lease_seconds / 3)
+            await self.clock.sleep(max(0.0, (due - self.clock.now()).total_seconds()))
+            due = max(due + period, self.clock.now())
             try:
                 if self.doc.active:
                     await self.renew()
@@ -258,11 +316,11 @@ class Continuity(Voter):
 
     async def _notice(self) -> None:
         """Record and announce a change of acting (a lease that lapsed or came back) or pairing."""
-        acting, paired = self.acting(), self.paired()
-        if (acting, paired) == self._was:
+        key = self._key()
+        if key == self._was:
             return
-        was_acting = self._was[0]
-        self._was = (acting, paired)
+        acting, was_acting = self.acting(), bool(self._was[0]) if self._was else False
+        self._was = key
         if self.doc.active and acting != was_acting:
             async with self.lock:
                 kind = "lease-regained" if acting else "lease-lapsed"
@@ -270,14 +328,17 @@ class Continuity(Voter):
         await self._changed()
 
     async def _changed(self) -> None:
-        self._was = (self.acting(), self.paired())
+        self._was = self._key()
         if self.on_change is not None:
             await self.on_change()
 
     # -- the lease -----------------------------------------------------------------------------------
-    def _body(self, epoch: int, force: bool = False, release: bool = False) -> JSONObject:
-        now = self.clock.now()
-        return {
+    def _body(
+        self, epoch: int, force: bool = False, release: bool = False, *, sent: datetime | None = None
+    ) -> JSONObject:
+        """A lease request; `sent` (a split round's start) adds `splitUntil`, the share promise."""
+        now = sent or self.clock.now()
+        body: JSONObject = {
             "location": self.name,
             "url": self.url,
             "epoch": epoch,
@@ -286,29 +347,45 @@ class Continuity(Voter):
             "force": force,
             "release": release,
         }
+        if sent is not None:
+            body["splitUntil"] = iso(sent + self.split_window)
+        return body
 
-    async def _round(self, epoch: int, force: bool = False) -> tuple[int, list[lease.Answer]]:
+    async def _round(
+        self, epoch: int, force: bool = False, *, split_at: datetime | None = None
+    ) -> tuple[int, list[lease.Answer]]:
+        """Ask every voter; the confirmations (this location's own included) and the answers. Sets
+        whether the peers confirmed (what lets the next round be a split one)."""
         if not self.voters:
+            self._peer_confirmed = False
             return 1, []
-        answers = await lease.lease_round(
-            self.http, self.voters, self._body(epoch, force), self.api_key, self.lease_seconds / 3
-        )
+        body = self._body(epoch, force, sent=split_at)
+        answers = await lease.lease_round(self.http, self.voters, body, self.api_key, self.lease_seconds / 3)
+        peers = set(self.peers.values())
+        self._peer_confirmed = bool(peers) and all(a.accepted for a in answers if a.url in peers)
         return 1 + sum(1 for a in answers if a.accepted), answers
 
     async def renew(self) -> None:
         """One renewal: ask the voters; extend the lease on a majority, step down on a higher epoch."""
         started, epoch = self.clock.now(), self.doc.epoch
-        confirmations, answers = await self._round(epoch)
+        split = self._peer_confirmed and self.acting()
+        lease_time = timedelta(seconds=self.lease_seconds)
+        self.pairing = roles.round_sent(self.pairing, started, split=split, lease=lease_time)
+        confirmations, answers = await self._round(epoch, split_at=started if split else None)
         async with self.lock:
             if not self.doc.active or self.doc.epoch != epoch:
+                self._peer_confirmed = False
                 return  # changed while asking
             if await self._superseded(answers):
                 return
-            self._all_confirmed = confirmations == 1 + len(self.voters)
             if confirmations >= state.quorum(1 + len(self.voters)):
-                until = started + timedelta(seconds=self.lease_seconds)
+                until = started + lease_time
                 if self.doc.lease_until is None or until > self.doc.lease_until or self.doc.sole:
                     self.commit(replace(self.doc, lease_until=until, sole=False))
+            if self._peer_confirmed:
+                self.pairing = roles.round_confirmed(
+                    self.pairing, started, split=split, window=self.split_window
+                )
         await self._notice()
 
     async def _superseded(self, answers: Sequence[lease.Answer]) -> bool:
@@ -330,6 +407,9 @@ class Continuity(Voter):
         kind = "stepped-down" if doc.active else "epoch-learned"
         new = replace(doc, epoch=max(epoch, doc.epoch), active=False, sole=False, leader=leader or doc.leader)
         self.commit(new, kind, {"reason": reason})
+        self._peer_confirmed = False
+        if doc.active:
+            self.pairing = roles.stood_down(self.pairing)
         _log.warning("location %s %s: %s", self.name, kind, reason)
         if doc.active:
             task = asyncio.get_running_loop().create_task(self._changed())
@@ -348,10 +428,31 @@ class Continuity(Voter):
     async def answer_lease(self, body: JSON) -> JSONObject:
         request = request_of(body)
         async with self.lock:
+            before = self.doc.granted
             answer, stepped = self.grant(request)
+            if answer["accepted"] is True and (not request.release or answer["reason"] == "released"):
+                self._licensed(request, body, before is not None and before.location == request.location)
         if stepped:
             await self._changed()
+        else:
+            await self._notice()
         return answer
+
+    def _licensed(self, request: LeaseRequest, body: JSON, granted_before: bool) -> None:
+        """Note what a confirmed round says about the requester's firing of split schedules."""
+        if request.release and not granted_before:
+            return
+        now = self.clock.now()
+        fields = body if isinstance(body, dict) else {}
+        until = state.parse_time(fields.get("until"))
+        lease_time = timedelta(seconds=request.seconds)
+        sent = until - lease_time if until is not None else now  # unknown: the receipt bounds it
+        split_until = state.parse_time(fields.get("splitUntil"))
+        if self.doc.active:
+            return
+        self.pairing = roles.lease_received(
+            self.pairing, now, sent=sent, lease=lease_time, split_until=split_until, release=request.release
+        )
 
     async def _learn_from_peers(self) -> None:
         """A passive location adopts the highest epoch its peers report (on start)."""
@@ -404,7 +505,6 @@ class Continuity(Voter):
                     raise ApiError(409, "EpochSuperseded", f"A higher epoch than {epoch} exists elsewhere.")
                 needed = state.quorum(1 + len(self.voters))
                 sole = confirmations < needed
-                self._all_confirmed = confirmations == 1 + len(self.voters)
                 if sole and not (force or len(self.voters) == 1):
                     raise ApiError(
                         409,
@@ -432,6 +532,9 @@ class Continuity(Voter):
                     "activated",
                     info,
                 )
+                # The other location's last rounds bound its firing only when they were its only votes.
+                bound = self.pairing.peer_bound if len(self.voters) == 1 and self.peers else None
+                self.pairing = roles.taken_over(self.pairing, self.clock.now(), bound=bound, fill=self._fill)
         _log.warning("location %s activated at epoch %d: %s", self.name, epoch, reason)
         await self._changed()
         return self.status()
@@ -445,6 +548,8 @@ class Continuity(Voter):
                 "deactivated",
                 {"reason": reason, "wasActive": was},
             )
+            self._peer_confirmed = False
+            self.pairing = roles.stood_down(self.pairing)
         await self._changed()
         if release and self.voters:
             body = self._body(self.doc.epoch, release=True)

@@ -188,6 +188,10 @@ def describe(event: Event) -> str:
         return f"{where}'s lease lapsed: it stops acting as active"
     if event.kind == "lease-regained":
         return f"{where}'s lease was confirmed again"
+    if event.kind == "watchdog-probe-failed":
+        return f"{where}'s watchdog: probe {detail.get('probe')} failed: {detail.get('error')}"
+    if event.kind == "watchdog-probe-recovered":
+        return f"{where}'s watchdog: the watched location answers again"
     if event.kind == "lease-granted":
         return f"{where} confirmed {detail.get('from')}'s lease at epoch {detail.get('requestEpoch')}"
     return f"{where}: {event.kind} (epoch {event.epoch})"
@@ -642,6 +646,11 @@ class Drill:
                 continue
             for run_id in statuses[name]:
                 found.setdefault(run_id, set()).add(name)
+        for name, source in sources.items():  # runs left Running on the primary, perhaps adopted elsewhere
+            if name != self.primary and name in statuses:
+                missing = [run_id for run_id in running if run_id not in statuses[name]]
+                with contextlib.suppress(Unreadable):
+                    statuses[name].update(await source.statuses(missing))
         finished_elsewhere = {
             run_id
             for name, seen in statuses.items()

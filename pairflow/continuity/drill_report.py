@@ -365,7 +365,7 @@ def render(report: JSONObject) -> list[str]:
         f"    missed            {recurrence.get('missed')}{_mark(report, 'missed')}",
         f"    doubled           {recurrence.get('doubled')}{_mark(report, 'doubled')}",
         f"  abandoned           {runs.get('abandoned')} runs in progress on {primary} that no location "
-        "finished (in-progress runs stay in the location that started them)",
+        "finished (with replication the secondary adopts and finishes the runs it received)",
         "  for scale: " + "; ".join(FOR_SCALE),
         "  all targets met" if report.get("targetsMet") is True else "  some targets NOT met",
     ]

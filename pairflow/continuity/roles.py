@@ -22,10 +22,10 @@ state is the choice that never reads the same data twice. The defaults apply whe
 deployed without a mode (a plain `pairflow deploy FILE`).
 
 Split recurrence: an active-passive Recurrence deployed with `split` fires, while both locations
-are *paired* (healthy, no failover in effect), only its share of the schedule in each location —
-occurrence k goes to the location whose index is k mod parts, so with two locations each fires
-every 2N offset by N, the passive one included. When one location serves alone after a failover
-(`paired` False), the active survivor fires the full schedule and the passive one fires nothing.
+are paired, only its share of the schedule in each location — occurrence k goes to the location
+whose index is k mod parts, so with two locations each fires every 2N offset by N, the passive one
+included. Who fires what at each moment is `split_firing` over a `Pairing` (see there): bounded by
+the lease rounds, so that at no moment can both locations fire one occurrence.
 
 The record lives in the store document `deployment:{workflow}` as
 `{"mode", "split": {"parts", "index"} | null, "connections": {...}, "triggerState", "locationRole"}`.
@@ -34,14 +34,15 @@ The record lives in the store document `deployment:{workflow}` as
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Literal, cast
 
 from pairflow.errors import MetaConflictError
 from pairflow.jsontypes import JSON, JSONObject
 from pairflow.store.base import Store
 from pairflow.store.records import LocationEvent
+from pairflow.triggers.recurrence import Share
 
 Mode = Literal["active-active", "active-passive"]
 ACTIVE_ACTIVE: Mode = "active-active"
@@ -380,17 +381,17 @@ def deployment_mode(store: Store, workflow: str) -> Mode:
 
 # -- what fires here ----------------------------------------------------------------------------------
 def workflow_is_active(
-    mode: str, location_active: bool, *, split: Split | None = None, paired: bool = True
+    mode: str, location_active: bool, *, split: Split | None = None, firing: Firing = "none"
 ) -> bool:
     """Whether the workflow's triggers fire, poll and subscribe in this location.
 
     Active-active: always. Active-passive: when the location is active — except a split recurrence,
-    which fires its share in both locations while they are paired.
+    which fires whenever `split_firing` gives this location a part of the schedule.
     """
     if mode == ACTIVE_ACTIVE:
         return True
-    if split is not None and paired:
-        return True
+    if split is not None:
+        return firing != "none"
     return location_active
 
 
@@ -399,7 +400,7 @@ def fires_here(
     workflow: str,
     *,
     location_active: bool,
-    paired: bool = True,
+    firing: Firing = "none",
     definition: JSONObject | None = None,
 ) -> bool:
     """`workflow_is_active` over the recorded deployment: what `TriggerService.is_active` should say.
@@ -409,24 +410,139 @@ def fires_here(
     if record is None:
         mode = default_mode(definition) if definition is not None else deployment_mode(store, workflow)
         return workflow_is_active(mode, location_active)
-    return workflow_is_active(record.mode, location_active, split=record.split, paired=paired)
+    return workflow_is_active(record.mode, location_active, split=record.split, firing=firing)
 
 
 def recurrence_share(
-    store: Store, workflow: str, *, location_active: bool, paired: bool = True
-) -> tuple[int, int] | None:
-    """(parts, index) of the schedule this location fires, or None for the full schedule.
+    store: Store,
+    workflow: str,
+    *,
+    firing: Firing,
+    since: datetime | None = None,
+    grace: timedelta | None = None,
+) -> Share | None:
+    """The part of a split recurrence this location fires now (None: the whole schedule, unsplit).
 
-    A split recurrence fires its share while the locations are paired; when one location serves
-    alone after a failover, the survivor (the active one) fires the full schedule. Whether anything
-    fires at all is `fires_here`.
+    "share": its (parts, index); "full": every occurrence; both from `since` on (earlier ones may
+    have fired in the other location), occurrences up to `grace` late still fired. Whether
+    anything fires at all is `fires_here`.
     """
     record = read_deployment(store, workflow)
     if record is None or record.split is None or record.mode != ACTIVE_PASSIVE:
         return None
-    if paired:
-        return record.split.parts, record.split.index
-    return None
+    extra = {"grace": grace} if grace is not None else {}
+    if firing == "share":
+        return Share(record.split.parts, record.split.index, since, **extra)
+    return Share(1, 0, since, **extra)
+
+
+# -- who fires which part of a split schedule, over time -----------------------------------------------
+Firing = Literal["share", "full", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class Pairing:
+    """What one location knows, at a moment, about which part of a split schedule the other fires.
+
+    The active location asks its peer every lease round; a round marked *split* (sent only after the
+    peer confirmed the previous one) promises "I fire only my share until `sent + window`, and not
+    the full schedule before `sent + lease`". So:
+
+    - active: `share_until` = the last split round the peer confirmed + window (its own share until
+      then; the peer certainly saw that promise); `full_from` = the last split round sent + lease
+      (a licence the peer may hold ends before it). Between the two it fires nothing.
+    - passive: `share_until` = the licence of the last split round it confirmed (its share until
+      then), `licence_since` = when the current run of licences began (the active one may have
+      fired everything before it), `peer_bound` = when the active location it confirmed stops firing
+      anything, as far as those rounds say (a split round: sent + window; any other: sent + lease;
+      a release: at once).
+    - `since`: after a takeover, no occurrence before it (the other location may have fired it).
+
+    Clocks of the two locations are assumed to agree (as the split schedule itself assumes).
+    """
+
+    share_until: datetime | None = None
+    full_from: datetime | None = None
+    since: datetime | None = None
+    licence_since: datetime | None = None
+    peer_bound: datetime | None = None
+
+
+def split_firing(pairing: Pairing, *, active: bool, acting: bool, now: datetime) -> Firing:
+    """Which part of a split schedule this location fires at `now`."""
+    if not active:
+        return "share" if _before(now, pairing.share_until) else "none"
+    if not acting:
+        return "none"
+    if _before(now, pairing.share_until):
+        return "share"
+    return "none" if _before(now, pairing.full_from) else "full"
+
+
+def firing_since(pairing: Pairing, firing: Firing, *, active: bool) -> datetime | None:
+    """The first instant whose occurrence this location may fire in `firing`."""
+    if not active:
+        return pairing.licence_since
+    if firing == "full":
+        return _latest(pairing.since, pairing.full_from)
+    return pairing.since
+
+
+def round_sent(pairing: Pairing, sent: datetime, *, split: bool, lease: timedelta) -> Pairing:
+    """The active location sent a lease round (a split one binds it not to fire in full until
+    `sent + lease`)."""
+    if not split:
+        return pairing
+    return replace(pairing, full_from=_latest(pairing.full_from, sent + lease))
+
+
+def round_confirmed(pairing: Pairing, started: datetime, *, split: bool, window: timedelta) -> Pairing:
+    """The peer confirmed a round: after a split one, the active location fires its share."""
+    if not split:
+        return pairing
+    return replace(pairing, share_until=_latest(pairing.share_until, started + window))
+
+
+def lease_received(
+    pairing: Pairing,
+    now: datetime,
+    *,
+    sent: datetime,
+    lease: timedelta,
+    split_until: datetime | None,
+    release: bool = False,
+) -> Pairing:
+    """The passive location confirmed a lease round from the active one (sent at `sent`)."""
+    if release:
+        return replace(pairing, peer_bound=now)  # it deactivated before releasing: fires nothing
+    bound = split_until if split_until is not None else sent + lease
+    pairing = replace(pairing, peer_bound=_latest(pairing.peer_bound, bound))
+    if split_until is None:
+        return pairing
+    since = pairing.licence_since if _before(now, pairing.share_until) else sent
+    return replace(pairing, share_until=_latest(pairing.share_until, split_until), licence_since=since)
+
+
+def taken_over(pairing: Pairing, now: datetime, *, bound: datetime | None, fill: timedelta) -> Pairing:
+    """Activated at `now`: fire nothing before `bound` — when the other location stopped firing as
+    far as this one knows, else `now` — and, of the gap, at most `fill` back."""
+    since = max(bound if bound is not None else now, now - fill)
+    return replace(pairing, share_until=None, since=since)
+
+
+def stood_down(pairing: Pairing) -> Pairing:
+    """No longer active: its own share window ends (a licence from the new active one replaces it)."""
+    return replace(pairing, share_until=None, licence_since=None)
+
+
+def _before(now: datetime, until: datetime | None) -> bool:
+    return until is not None and now < until
+
+
+def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None:
+        return b
+    return b if b is not None and b > a else a
 
 
 def planned_deployment(

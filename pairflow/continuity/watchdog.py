@@ -5,13 +5,21 @@ Its actions are API calls anyone could make: GET /health/ready of the watched lo
 /api/continuity/activate of the one to activate. Once it activated a location, its probes carry the
 new epoch (header `x-pairflow-epoch`), so a watched location that was only paused and wakes up
 learns it was replaced and steps down.
+
+With `record` (a location's `Continuity.record`), each failed probe of a streak up to the threshold
+("watchdog-probe-failed", n/N) and the recovery ("watchdog-probe-recovered") become events of that
+location's continuity history. A flapping probe does not flood it: once `FLAP_STREAKS` streaks
+began within `FLAP_PROBES` intervals, a new streak is recorded only when it reaches the threshold,
+and the next recorded event says how many streaks were left out (`ProbeLog`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 
@@ -21,6 +29,10 @@ from pairflow.engine.clock import Clock, SystemClock
 from pairflow.jsontypes import JSON, JSONObject
 
 _log = logging.getLogger(__name__)
+
+Record = Callable[[str, JSONObject], None]
+FLAP_STREAKS = 3  # streaks of failures recorded in full within FLAP_PROBES intervals
+FLAP_PROBES = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +55,57 @@ class WatchdogState:
     alerts: list[JSONObject] = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class ProbeLog:
+    """Which probe results become history events; pure (the times come from the caller)."""
+
+    threshold: int
+    interval: float
+    starts: deque[datetime] = field(default_factory=deque)  # when recent streaks began
+    recording: bool = False  # the current streak is being recorded
+    left_out: int = 0  # streaks not recorded since the last recorded event
+
+    def failed(self, n: int, now: datetime) -> bool:
+        """Whether failure `n` of the current streak is recorded."""
+        if n == 1:
+            window = timedelta(seconds=self.interval * FLAP_PROBES)
+            while self.starts and now - self.starts[0] > window:
+                self.starts.popleft()
+            self.recording = len(self.starts) < FLAP_STREAKS
+            self.starts.append(now)
+            if not self.recording:
+                self.left_out += 1
+        if n > self.threshold:
+            return False
+        if n == self.threshold:
+            self.recording = True  # reaching the threshold is always worth a line
+        return self.recording
+
+    def recovered(self) -> bool:
+        """Whether the end of the streak is recorded (when its failures were)."""
+        recorded, self.recording = self.recording, False
+        return recorded
+
+    def take_left_out(self) -> int:
+        count, self.left_out = self.left_out, 0
+        return count
+
+
 class Watchdog:
-    def __init__(self, settings: WatchdogSettings, http: httpx.AsyncClient, clock: Clock | None = None):
+    def __init__(
+        self,
+        settings: WatchdogSettings,
+        http: httpx.AsyncClient,
+        clock: Clock | None = None,
+        *,
+        record: Record | None = None,
+    ):
         self.settings = settings
         self.http = http
         self.clock: Clock = clock or SystemClock()
         self.state = WatchdogState()
+        self.record = record
+        self.log = ProbeLog(settings.failures, settings.interval)
 
     async def probe(self) -> str | None:
         """None when the watched location is ready; else what failed."""
@@ -72,11 +129,23 @@ class Watchdog:
         if error is None:
             if state.failures:
                 _log.warning("watchdog: %s answers again", self.settings.watch)
+                if self.log.recovered():
+                    self._note("watchdog-probe-recovered", {"failures": state.failures})
             state.failures, state.first_failure, state.alerted = 0, None, False
             return
         state.failures += 1
         state.first_failure = state.first_failure or now
         state.last_error = error
+        if self.log.failed(state.failures, now):
+            self._note(
+                "watchdog-probe-failed",
+                {
+                    "failures": state.failures,
+                    "threshold": self.settings.failures,
+                    "probe": f"{state.failures}/{self.settings.failures}",
+                    "error": error[:200],
+                },
+            )
         if state.failures < self.settings.failures:
             return
         if not state.alerted:
@@ -84,6 +153,15 @@ class Watchdog:
             await self._alert(self._payload("watchdog-alert", now))
         if state.activated_epoch is None:
             await self._activate(now)
+
+    def _note(self, kind: str, detail: JSONObject) -> None:
+        """Record a probe event in the location's history (when there is one to record in)."""
+        if self.record is None:
+            return
+        detail = {"watched": self.settings.watch, **detail}
+        if left_out := self.log.take_left_out():
+            detail["streaksLeftOut"] = left_out
+        self.record(kind, detail)
 
     def _payload(self, kind: str, now: datetime) -> JSONObject:
         first = self.state.first_failure

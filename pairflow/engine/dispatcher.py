@@ -10,6 +10,13 @@ Also owns `wait_reply`: the engine tells the dispatcher (`Engine.on_reply`) when
 record is committed and when the run ends; callers waiting for that run are woken. Stopping
 cancels the runs still executing after a grace period without recording anything: they stay
 Running in the store and the next `start` (here or in another process) resumes them.
+
+Sharing a store with other processes: every `sweep_seconds` (a third of the engine's lease) the
+sweeper claims runs nobody executes — a lease expired, or no owner — with `Store.claim_runs`, one
+atomic claim per run, and executes them. A caller waiting here for a run another process executes
+(this one's execution was taken over) is answered from the store: at once when the store announces
+replies (`Store.watch_runs`, PostgreSQL's LISTEN/NOTIFY; this dispatcher announces the replies of the
+runs it took over), else by reading the store again every `REMOTE_POLL_SECONDS`.
 """
 
 from __future__ import annotations
@@ -20,11 +27,12 @@ import logging
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from pairflow.definition.model import build_definition
 from pairflow.engine.clock import Clock, SystemClock
-from pairflow.engine.runner import Engine, RunLeasedError
+from pairflow.engine.runner import Engine, RunLeasedError, owner_is_dead
 from pairflow.errors import PairflowError, StoreError
 from pairflow.jsontypes import JSONObject
 from pairflow.store.records import ActionRecord, RunRecord
@@ -38,6 +46,10 @@ DEFAULT_MAX_CONCURRENT_RUNS = 200  # runs executing at once in this process, all
 # saying how many may wait.
 DEFAULT_MAXIMUM_WAITING_RUNS = 100
 MAX_CONCURRENCY_RUNS = 100  # Logic Apps' upper bound for runtimeConfiguration.concurrency.runs
+# How often a caller waiting for a run another process executes reads the store again: often when
+# the store cannot announce replies, rarely (in case an announcement was lost) when it can.
+REMOTE_POLL_SECONDS = 0.2
+REMOTE_POLL_ANNOUNCED_SECONDS = 2.0
 
 
 class TooManyWaitingRunsError(PairflowError):
@@ -106,23 +118,38 @@ class _Lane:
 class Dispatcher:
     """Executes committed runs in the background, within each workflow's concurrency limit."""
 
-    def __init__(self, engine: Engine, *, max_concurrent_runs: int = DEFAULT_MAX_CONCURRENT_RUNS) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        max_concurrent_runs: int = DEFAULT_MAX_CONCURRENT_RUNS,
+        sweep_seconds: float | None = None,
+    ) -> None:
+        """`sweep_seconds`: real seconds between claims of runs nobody executes (default: a third of
+        the engine's lease, so a dead process's runs continue within about 1⅓ leases)."""
         self._engine = engine
-        self._slots = asyncio.Semaphore(max(1, max_concurrent_runs))
+        self._max_concurrent = max(1, max_concurrent_runs)
+        self._slots = asyncio.Semaphore(self._max_concurrent)
+        self._sweep_seconds = sweep_seconds if sweep_seconds is not None else engine.lease_seconds / 3
         self._lanes: dict[str, _Lane] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._waiters: dict[str, list[asyncio.Future[RunReply | None]]] = {}
         self._limits: dict[tuple[str, int], RunLimits] = {}
         self._admitting: dict[str, int] = {}  # runs admitted and being committed, not submitted yet
         self._resuming: asyncio.Task[None] | None = None
+        self._adopted: set[str] = set()  # runs executing here that another process started
+        self._listening: asyncio.Task[None] | None = None
+        self._polling: asyncio.Task[None] | None = None
         self._stopping = False
         engine.on_reply = self._on_reply
 
     # -- public API ----------------------------------------------------------------------------------
     async def start(self) -> None:
-        """Resume, in the background, every unfinished run this process can take."""
+        """Resume, in the background, every unfinished run this process can take; then keep taking
+        the runs whose process died (their lease expired)."""
         self._stopping = False
-        self._resuming = asyncio.get_running_loop().create_task(self._resume())
+        loop = asyncio.get_running_loop()
+        self._resuming = loop.create_task(self._resume_and_sweep(), name="dispatcher sweeper")
 
     def submit(self, run: RunRecord) -> None:
         """Execute a just-committed run (no action records yet) now or when its workflow has room."""
@@ -180,6 +207,7 @@ class Dispatcher:
                 early = self._reply_from_store(run_id)
                 if early is not None:
                     return early
+                self._poll_remote()  # another process executes it
             return await self._within(future, timeout)
         finally:
             waiters = self._waiters.get(run_id)
@@ -195,11 +223,12 @@ class Dispatcher:
         re-executes only the actions that had not committed a result.
         """
         self._stopping = True
-        if self._resuming is not None:
-            self._resuming.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._resuming
-            self._resuming = None
+        for task in (self._resuming, self._listening, self._polling):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._resuming = self._listening = self._polling = None
         for lane in self._lanes.values():
             lane.waiting.clear()
         tasks = list(self._tasks.values())
@@ -212,15 +241,53 @@ class Dispatcher:
             await everything
 
     # -- internals -----------------------------------------------------------------------------------
-    async def _resume(self) -> None:
+    async def _resume_and_sweep(self) -> None:
+        self._resume()
+        while True:
+            await asyncio.sleep(self._sweep_seconds)  # real time: leases expire by the store's clocks
+            self.sweep()
+
+    def _resume(self) -> None:
+        """Every unfinished run that is ours, unowned, expired or held by a process gone from this
+        host; the ones live processes hold are left to them without asking the store."""
+        engine = self._engine
         try:
-            unfinished = self._engine.store.unfinished_runs()
+            unfinished = engine.store.unfinished_runs()
         except StoreError as error:
             _log.error("cannot list unfinished runs: %s", error.message)
             return
+        now = engine.clock.now()
         for run in unfinished:
+            live = run.lease_until is not None and run.lease_until > now
+            if run.owner is not None and run.owner != engine.owner and live and not owner_is_dead(run.owner):
+                continue
             if run.id not in self._tasks and not self._is_queued(run.id):
                 self._enqueue(run, fresh=False)
+
+    def sweep(self) -> int:
+        """Claim the runs nobody executes (as many as this process has room for) and execute them;
+        returns how many were claimed."""
+        engine = self._engine
+        room = self._max_concurrent - len(self._tasks)
+        if room <= 0 or self._stopping:
+            return 0
+        now = engine.clock.now()
+        until = now + timedelta(seconds=engine.lease_seconds)
+        try:
+            claimed = engine.store.claim_runs(engine.owner, now, until, room)
+        except StoreError as error:
+            _log.error("cannot claim runs: %s", error.message)
+            return 0
+        for run in claimed:
+            if run.id in self._tasks or self._is_queued(run.id):
+                continue  # ours already (its lease had lapsed while it waited or ran)
+            if self._stopping:
+                with contextlib.suppress(StoreError):
+                    engine.store.release_run(run.id, engine.owner)
+                continue
+            _log.info("run %s of %s: taken over, its lease had expired", run.id, run.workflow)
+            self._enqueue(run, fresh=False)
+        return len(claimed)
 
     def _enqueue(self, run: RunRecord, *, fresh: bool) -> None:
         if self._stopping:
@@ -268,23 +335,70 @@ class Dispatcher:
                     # The run was just committed by its trigger: nothing to load back.
                     await self._engine._execute(run, fresh=True)
                 else:
+                    # A caller waiting for it may be in the process that started it: announce its reply.
+                    self._adopted.add(run.id)
                     await self._engine.execute(run.id)
             except RunLeasedError:
-                pass  # another process executes it
+                if run.id in self._waiters:
+                    self._poll_remote()  # another process executes it: its callers here still wait
             except PairflowError as error:
                 _log.error("run %s of %s could not execute: %s", run.id, run.workflow, error.message)
+            finally:
+                self._adopted.discard(run.id)
 
     def _is_queued(self, run_id: str) -> bool:
         return any(queued.id == run_id for lane in self._lanes.values() for queued in lane.waiting)
 
     def _on_reply(self, run_id: str, response: JSONObject | None, status: str) -> None:
+        if run_id in self._adopted:
+            try:
+                self._engine.store.announce_runs([run_id])
+            except StoreError as error:  # its callers elsewhere find the reply by reading the store
+                _log.warning("reply of run %s not announced: %s", run_id, error.message)
+        self._wake(run_id, RunReply(response, status))
+
+    def _wake(self, run_id: str, reply: RunReply) -> None:
         waiters = self._waiters.pop(run_id, None)
-        if not waiters:
-            return
-        reply = RunReply(response, status)
-        for future in waiters:
+        for future in waiters or ():
             if not future.done():
                 future.set_result(reply)
+
+    def _remote_waits(self) -> list[str]:
+        """The runs callers wait for here that this process does not execute."""
+        waits = self._waiters
+        return [run_id for run_id in waits if run_id not in self._tasks and not self._is_queued(run_id)]
+
+    def _check_remote(self, run_id: str) -> None:
+        try:
+            reply = self._reply_from_store(run_id)
+        except PairflowError as error:
+            _log.warning("reply of run %s not readable: %s", run_id, error.message)
+            return
+        if reply is not None:
+            self._wake(run_id, reply)
+
+    def _announced(self, run_id: str) -> None:
+        """Another process committed a reply of `run_id` (`Store.watch_runs`)."""
+        if run_id in self._waiters and run_id not in self._tasks:
+            self._check_remote(run_id)
+
+    def _poll_remote(self) -> None:
+        """Read the store for the replies of runs executed elsewhere until no caller waits for one."""
+        loop = asyncio.get_running_loop()
+        store = self._engine.store
+        if store.announces and self._listening is None:
+            # Listening from the first such wait on (rare: the common case executes here), so that a
+            # process that never waits for another's run holds no listening connection.
+            self._listening = loop.create_task(store.watch_runs(self._announced), name="reply listener")
+        if self._polling is None or self._polling.done():
+            self._polling = loop.create_task(self._remote_poll(), name="reply poller")
+
+    async def _remote_poll(self) -> None:
+        every = REMOTE_POLL_ANNOUNCED_SECONDS if self._engine.store.announces else REMOTE_POLL_SECONDS
+        while remote := self._remote_waits():
+            for run_id in remote:
+                self._check_remote(run_id)
+            await asyncio.sleep(every)
 
     def _reply_from_store(self, run_id: str) -> RunReply | None:
         """For a run not executing here: its reply if it ended or committed a Response already."""

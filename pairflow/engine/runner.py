@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 
@@ -29,7 +29,7 @@ import pairflow.actions
 from pairflow.actions.base import EXECUTORS, NO_ITEM, ActionResult, NoItem, Variables, WorkflowCaller
 from pairflow.actions.common import parse_duration
 from pairflow.definition.model import ActionDef, WorkflowDefinition, build_definition
-from pairflow.engine.clock import Clock, SystemClock
+from pairflow.engine.clock import Clock, SystemClock, VirtualClock
 from pairflow.engine.condition import case_matches, condition_holds
 from pairflow.engine.context import RunContext, RunScope, RunVariables, action_result, iso
 from pairflow.engine.decide import (
@@ -151,96 +151,125 @@ def owner_is_dead(owner: str | None) -> bool:
     return False
 
 
-class _CommitBatcher:
-    """Groups the updates submitted during one event-loop turn into one store transaction."""
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
-    def __init__(self, store: Store) -> None:
+
+class _Batcher(Generic[Item, Result]):
+    """Groups the items submitted during one event-loop turn into one store transaction.
+
+    When the store's writes wait for the disk (`Store.offload_writes`), the transaction runs on a
+    worker thread, one at a time: the event loop keeps serving while the next batch gathers, so a
+    slow fsync makes batches larger instead of stalling every caller. Each caller resumes only once
+    its item is durable, whichever way it was written."""
+
+    def __init__(self, store: Store, *, offload: bool) -> None:
         self._store = store
-        self._pending: list[tuple[RunUpdate, asyncio.Future[None]]] = []
+        self._offload = offload
+        self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
         self._scheduled = False
+        self._flushing = False
 
-    async def commit(self, update: RunUpdate) -> None:
+    async def submit(self, item: Item) -> Result:
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        self._pending.append((update, future))
-        if not self._scheduled:
-            self._scheduled = True
-            loop.call_soon(self._flush)
-        await future
-
-    def _flush(self) -> None:
-        self._scheduled = False
-        batch, self._pending = self._pending, []
-        try:
-            self._store.commit([update for update, _ in batch])
-        except StoreError:
-            # One bad update must not fail the others: commit them one by one.
-            for update, future in batch:
-                try:
-                    self._store.commit([update])
-                except StoreError as error:
-                    if not future.done():
-                        future.set_exception(error)
-                else:
-                    if not future.done():
-                        future.set_result(None)
-            return
-        for _, future in batch:
-            if not future.done():
-                future.set_result(None)
-
-
-class _FireBatcher:
-    """Groups the trigger fires submitted during one event-loop turn into one `Store.fire_triggers`
-    transaction: concurrent Request calls share a commit, and each caller resumes once its fire is
-    durable."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        self._pending: list[tuple[TriggerFire, asyncio.Future[bool]]] = []
-        self._scheduled = False
-
-    async def fire(self, fire: TriggerFire) -> bool:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[bool] = loop.create_future()
-        self._pending.append((fire, future))
-        if not self._scheduled:
-            self._scheduled = True
-            loop.call_soon(self._flush)
+        future: asyncio.Future[Result] = loop.create_future()
+        self._pending.append((item, future))
+        self._schedule(loop)
         return await future
 
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        if not self._scheduled and not self._flushing and self._pending:
+            self._scheduled = True
+            loop.call_soon(self._flush)
+
     def _flush(self) -> None:
         self._scheduled = False
         batch, self._pending = self._pending, []
+        if not batch:
+            return
+        items = [item for item, _ in batch]
+        if not self._offload:
+            self._settle(batch, self._outcomes(items))
+            return
+        self._flushing = True
+        asyncio.get_running_loop().create_task(self._flush_on_thread(batch, items))
+
+    async def _flush_on_thread(
+        self, batch: list[tuple[Item, asyncio.Future[Result]]], items: list[Item]
+    ) -> None:
         try:
-            results = self._store.fire_triggers([fire for fire, _ in batch])
+            outcomes = await asyncio.to_thread(self._outcomes, items)
+        finally:
+            self._flushing = False
+            self._schedule(asyncio.get_running_loop())
+        self._settle(batch, outcomes)
+
+    def _outcomes(self, items: list[Item]) -> list[Result | BaseException]:
+        """Write the batch; per item, its result or the error that refused it. Never raises."""
+        try:
+            return list(self._write(items))
         except StoreError:
-            # A batching store wrote none of it: one refused fire must not fail the others.
-            for fire, future in batch:
+            # The store wrote none of it: one refused item must not fail the others.
+            outcomes: list[Result | BaseException] = []
+            for item in items:
                 try:
-                    fired = self._store.fire_trigger(fire)
+                    outcomes.append(self._write([item])[0])
                 except StoreError as error:
-                    _settle(future, error=error)
-                else:
-                    _settle(future, fired)
-            return
-        except Exception as error:  # raised in a loop callback it would leave every caller waiting
-            for _, future in batch:
-                _settle(future, error=error)
-            return
-        for (_, future), fired in zip(batch, results, strict=True):
-            _settle(future, fired)
+                    outcomes.append(error)
+            return outcomes
+        except Exception as error:  # settled into every future; raised here it would strand them
+            return [error] * len(items)
+
+    def _settle(
+        self, batch: list[tuple[Item, asyncio.Future[Result]]], outcomes: list[Result | BaseException]
+    ) -> None:
+        for (item, future), outcome in zip(batch, outcomes, strict=True):
+            if future.done():
+                continue
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+                self._written(item)
+
+    def _write(self, items: list[Item]) -> Sequence[Result]:
+        raise NotImplementedError
+
+    def _written(self, item: Item) -> None:
+        """Called on the event loop for each item once it is durable."""
 
 
-def _settle(
-    future: asyncio.Future[bool], result: bool = False, *, error: BaseException | None = None
-) -> None:
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
+class _CommitBatcher(_Batcher[RunUpdate, None]):
+    """Run updates (action records, variables, run ends) of concurrent runs, committed together."""
+
+    def __init__(
+        self, store: Store, *, offload: bool, committed: Callable[[Sequence[str]], None] | None = None
+    ) -> None:
+        super().__init__(store, offload=offload)
+        self._committed = committed  # told the run id of every update committed
+
+    async def commit(self, update: RunUpdate) -> None:
+        await self.submit(update)
+
+    def _write(self, items: list[RunUpdate]) -> Sequence[None]:
+        self._store.commit(items)
+        return [None] * len(items)
+
+    def _written(self, item: RunUpdate) -> None:
+        if self._committed is not None:
+            self._committed([item.run_id])
+
+
+class _FireBatcher(_Batcher[TriggerFire, bool]):
+    """Trigger fires of concurrent Request calls, written in one `Store.fire_triggers` transaction."""
+
+    async def fire(self, fire: TriggerFire) -> bool:
+        return await self.submit(fire)
+
+    def _write(self, items: list[TriggerFire]) -> Sequence[bool]:
+        if len(items) == 1:
+            return [self._store.fire_trigger(items[0])]
+        return self._store.fire_triggers(items)
 
 
 class Engine:
@@ -257,8 +286,13 @@ class Engine:
         workflow_loader: WorkflowLoader | None = None,
         lease_seconds: float = LEASE_SECONDS,
         app_settings: Mapping[str, str] | None = None,
+        group_commit: bool = True,
     ) -> None:
+        """`group_commit`: commit the updates (and trigger fires) of concurrent runs made in one
+        event-loop turn in one shared transaction. False gives each its own transaction, one disk
+        flush each at full durability: the same guarantees, for comparison (bench/bench_scaling.py)."""
         self.store = store
+        self.group_commit = group_commit
         self.clock: Clock = clock or SystemClock()
         self.owner = owner or default_owner()
         self._http = http_client
@@ -268,12 +302,18 @@ class Engine:
         self.lease_seconds = lease_seconds
         self.app_settings: Mapping[str, str] = dict(app_settings or {})
         self._plans: dict[tuple[str, int], tuple[WorkflowVersion, Plan]] = {}
-        self._batcher = _CommitBatcher(store)
-        self._fires = _FireBatcher(store)
+        # Writes go to a worker thread when the store's commits wait for the disk, except under a
+        # virtual clock: virtual time advances when the loop is idle, and a thread's work is invisible
+        # to it, so deterministic tests write inline.
+        offload = store.offload_writes and not isinstance(self.clock, VirtualClock)
+        self._batcher = _CommitBatcher(store, offload=offload, committed=self.committed)
+        self._fires = _FireBatcher(store, offload=offload)
         self._drivers: dict[str, _RunDriver] = {}
         self._renewer: asyncio.Task[None] | None = None
         self.on_reply: ReplyHook | None = None  # set by whoever answers HTTP callers (the dispatcher)
         self.fence: RunFence | None = None  # set by a location with continuity
+        # Told the ids of runs created or committed, after the commit (replication ships them).
+        self.on_committed: Callable[[Sequence[str]], None] | None = None
 
     # -- public API ----------------------------------------------------------------------------------
     async def start_run(
@@ -298,6 +338,7 @@ class Engine:
             lease=lease,
         )
         self.store.create_run(run)
+        self.committed([run.id])
         return run
 
     def prepare_run(
@@ -397,9 +438,13 @@ class Engine:
     async def fire(self, fire: TriggerFire) -> bool:
         """`Store.fire_trigger`, sharing one transaction with the fires of the same event-loop turn;
         returns once the fire is durable."""
-        if not self.store.batches_fires:
-            return self.store.fire_trigger(fire)
-        return await self._fires.fire(fire)
+        if not self.store.batches_fires or not self.group_commit:
+            fired = self.store.fire_trigger(fire)
+        else:
+            fired = await self._fires.fire(fire)
+        if fired and fire.runs:
+            self.committed([run.id for run in fire.runs])
+        return fired
 
     async def resume_unfinished(self) -> list[RunRecord]:
         """Execute every unfinished run this engine can take; the ones other live processes hold stay."""
@@ -459,7 +504,23 @@ class Engine:
         return self._http
 
     async def commit(self, update: RunUpdate) -> None:
-        await self._batcher.commit(update)
+        """Returns once the update is committed: whatever depends on it may start."""
+        if self.group_commit:
+            await self._batcher.commit(update)
+        else:
+            self.store.commit([update])
+            self.committed([update.run_id])
+
+    def committed(self, run_ids: Sequence[str]) -> None:
+        """Call `on_committed` (runs were created or committed); a failing hook is logged, never
+        raised into the commit."""
+        hook = self.on_committed
+        if hook is None or not run_ids:
+            return
+        try:
+            hook(run_ids)
+        except Exception:  # a listener's bug must not fail the runs it listens to
+            _log.exception("commit hook failed for %d run(s)", len(run_ids))
 
     def tell_reply(self, run_id: str, response: JSONObject | None, status: str) -> None:
         """Call `on_reply`; a failing hook is logged, never raised into the run."""

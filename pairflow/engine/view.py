@@ -5,6 +5,7 @@ Fields (times are ISO 8601 UTC strings ending in Z; absent values are null or le
 - `id`, `workflow`, `version`: the run and the workflow version it ran.
 - `status`: "Running", "Succeeded", "Failed" or "Cancelled".
 - `startTime`, `endTime` (null while running).
+- `location` (summaries only): present on a run replicated from another location: its name.
 - `trigger`: {`name`, `outputs`} — the trigger's outputs, "<redacted>" when they are secure.
 - `outputs`: the workflow's outputs by name; securestring/secureobject outputs are "<redacted>".
 - `actions`: by action name, in the order they first ran. Each: `type`, `status`, `inputs`,
@@ -33,6 +34,8 @@ from pairflow.store.base import Store
 from pairflow.store.records import ActionRecord, RunRecord
 
 REDACTED = "<redacted>"
+# The owner of a run replicated from another location: "replica:<origin>" (pairflow.continuity.replica).
+REPLICA_OWNER_PREFIX = "replica:"
 _SECURE_OUTPUT_TYPES = frozenset({"securestring", "secureobject"})
 
 
@@ -49,6 +52,8 @@ def run_summary(run: RunRecord) -> JSONObject:
     }
     if run.error:
         summary["error"] = run.error
+    if run.owner is not None and run.owner.startswith(REPLICA_OWNER_PREFIX):
+        summary["location"] = run.owner[len(REPLICA_OWNER_PREFIX) :]  # replicated from there
     return summary
 
 

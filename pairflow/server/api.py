@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from pairflow.continuity.controller import Continuity
+from pairflow.continuity.replication_setup import Replication
 from pairflow.jsontypes import JSON, JSONObject
 from pairflow.server.body import read_limited
 from pairflow.server.location import RUN_STATUSES, Location
@@ -268,3 +269,19 @@ async def continuity_handover(request: Request) -> Response:
 
 async def continuity_events(request: Request) -> Response:
     return JSONResponse({"value": _continuity(request).events(_limit(request))})
+
+
+def _replication(request: Request) -> Replication:
+    replication: Replication | None = getattr(request.app.state, "replication", None)
+    if replication is None:
+        raise ApiError(404, "ReplicationNotConfigured", "This location has no replication.")
+    return replication
+
+
+async def continuity_replicate(request: Request) -> Response:
+    status, answer = await _replication(request).receiver.receive(await _json_body(request))
+    return JSONResponse(answer, status_code=status)
+
+
+async def continuity_replication(request: Request) -> Response:
+    return JSONResponse(_replication(request).status())

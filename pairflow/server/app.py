@@ -7,7 +7,8 @@ shutdown (uvicorn calls it on SIGTERM/SIGINT) stops accepting, stops the trigger
 
 Continuity (docs/continuity.md) is wired here: the location's `Continuity` takes up its role before
 the triggers are armed, is the engine's fence and the trigger service's `is_active`, re-arms the
-triggers whenever the role changes, and a request carrying a higher `x-pairflow-epoch` (front door,
+triggers whenever the role changes (adopting replicated runs first, pairflow.continuity.replica),
+and a request carrying a higher `x-pairflow-epoch` (front door,
 watchdog) makes the location step down. With `watch` set, a watchdog runs in this location.
 """
 
@@ -28,6 +29,7 @@ from starlette.responses import Response
 
 from pairflow.continuity.controller import Continuity
 from pairflow.continuity.lease import EPOCH_HEADER
+from pairflow.continuity.replication_setup import wire as wire_replication
 from pairflow.continuity.watchdog import Watchdog, WatchdogSettings
 from pairflow.engine.clock import Clock, SystemClock
 from pairflow.engine.runner import Engine
@@ -145,7 +147,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = open_store(settings.store)
         http = httpx.AsyncClient()
-        engine = Engine(store, clock=chosen_clock, http_client=http)
+        engine = Engine(store, clock=chosen_clock, http_client=http, lease_seconds=settings.run_lease_seconds)
         holder: dict[str, Location] = {}
         url = base_url or settings.base_url()
         continuity = _continuity(settings, store, chosen_clock, http, url)
@@ -166,12 +168,15 @@ def create_app(
             continuity=continuity,
         )
         continuity.on_change = location.rearm
+        replication = wire_replication(location, continuity, mode=settings.replication, http=http)
         holder["location"] = location
         app.state.location = location
+        app.state.replication = replication
         watching: asyncio.Task[None] | None = None
         try:
             await continuity.start(settings.role)
             await location.start()
+            await replication.start()
             if settings.watch:
                 watchdog = Watchdog(
                     WatchdogSettings(
@@ -184,6 +189,7 @@ def create_app(
                     ),
                     http,
                     chosen_clock,
+                    record=continuity.record,
                 )
                 watching = asyncio.get_running_loop().create_task(watchdog.run(), name="watchdog")
             if on_ready is not None:
@@ -196,6 +202,7 @@ def create_app(
                     with contextlib.suppress(asyncio.CancelledError):
                         await watching
                 await continuity.stop()
+                await replication.stop()
                 await location.stop(settings.shutdown_grace)
             finally:
                 await http.aclose()

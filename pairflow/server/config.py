@@ -21,14 +21,24 @@ the precedence command line > environment > file > default.
 | witnesses          | PAIRFLOW_WITNESSES (u,v)       | witnesses (list)     | none             |
 | initial role       | PAIRFLOW_ROLE                  | role                 | none (passive)   |
 | lease seconds      | PAIRFLOW_LEASE_SECONDS         | lease_seconds        | 5                |
+| run lease seconds  | PAIRFLOW_RUN_LEASE_SECONDS     | run_lease_seconds    | 15               |
 | watched location   | PAIRFLOW_WATCH                 | watch                | none             |
 | probe interval     | PAIRFLOW_PROBE_INTERVAL        | probe_interval       | 1 (seconds)      |
 | failures to act    | PAIRFLOW_FAILURES              | failures             | 3                |
 | alert URL          | PAIRFLOW_ALERT_URL             | alert_url            | none             |
+| replication        | PAIRFLOW_REPLICATION           | replication          | async            |
 
 The continuity settings are described in docs/continuity.md: `peers` and `witnesses` vote on the
 active location's lease, `role` is used only when the store has no continuity state yet, and
 `watch` runs a watchdog in this location that activates it after `failures` failed probes.
+
+`run_lease_seconds` is another lease: how long a process holds a run (and a polling or webhook
+trigger) it executes without renewing it, renewed every third of it. When the process dies, another
+`pairflow serve` on the same store continues its work within about 1⅓ of it.
+
+`replication` (`async`, `sync` or `off`; used only with peers) is how runs reach the peers
+(docs/continuity.md, "Replication"): `async` ships them in the background; `sync` also makes a
+Request call wait (at most 2 s) until a peer stored its new run; `off` ships nothing.
 
 Pure: the caller passes the environment and the file's text; bad values raise `ConfigError` with one
 line naming the setting and where it came from.
@@ -53,8 +63,11 @@ DEFAULT_SHUTDOWN_GRACE = 10.0  # seconds runs may take to reach a commit point o
 DEFAULT_MAX_CONCURRENT_RUNS = 200
 DEFAULT_LEASE_SECONDS = 5.0  # with 1 s probes and 3 failures, a failover takes under 10 s
 DEFAULT_PROBE_INTERVAL = 1.0
+DEFAULT_RUN_LEASE_SECONDS = 15.0  # pairflow.engine.runner.LEASE_SECONDS
+MAX_RUN_LEASE_SECONDS = 3600.0
 DEFAULT_FAILURES = 3
 ROLES = ("primary", "secondary")
+REPLICATION_MODES = ("async", "sync", "off")
 _LOCATION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 
@@ -80,10 +93,12 @@ class Settings:
     witnesses: tuple[str, ...] = ()  # URLs of lease voters that never become active
     role: str | None = None  # the initial role, used only while the store has no continuity state
     lease_seconds: float = DEFAULT_LEASE_SECONDS
+    run_lease_seconds: float = DEFAULT_RUN_LEASE_SECONDS
     watch: str | None = None  # a location this one's watchdog probes
     probe_interval: float = DEFAULT_PROBE_INTERVAL
     failures: int = DEFAULT_FAILURES
     alert_url: str | None = None
+    replication: str = "async"  # how runs reach the peers: async, sync or off
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def base_url(self, port: int | None = None) -> str:
@@ -134,6 +149,21 @@ def _seconds(value: Any, where: str) -> float:
     if not 0 < number < float("inf"):
         raise ConfigError(f"{where}: expected a positive number of seconds, got {value!r}")
     return number
+
+
+def _run_lease(value: Any, where: str) -> float:
+    """A run lease renewed every third of it: under a second would be renewals all the time."""
+    number = _seconds(value, where)
+    if not 1.0 <= number <= MAX_RUN_LEASE_SECONDS:
+        raise ConfigError(f"{where}: expected 1 to {MAX_RUN_LEASE_SECONDS:g} seconds, got {value!r}")
+    return number
+
+
+def _replication(value: Any, where: str) -> str:
+    text = _text(value, where).lower()
+    if text not in REPLICATION_MODES:
+        raise ConfigError(f"{where}: expected one of {', '.join(REPLICATION_MODES)}, got {value!r}")
+    return text
 
 
 def _location(value: Any, where: str) -> str:
@@ -231,10 +261,12 @@ _PARSERS: dict[str, Callable[[Any, str], Any]] = {
     "witnesses": _urls,
     "role": _role,
     "lease_seconds": _seconds,
+    "run_lease_seconds": _run_lease,
     "watch": _url,
     "probe_interval": _seconds,
     "failures": _positive_integer,
     "alert_url": _url,
+    "replication": _replication,
 }
 _REPEATABLE = frozenset({"api_keys", "peers", "witnesses"})
 _CLI_NAMES = {name: "--" + name.replace("_", "-") for name in _PARSERS}

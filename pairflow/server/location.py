@@ -9,7 +9,7 @@ Errors are `ApiError`s carrying Logic Apps' error code and the HTTP status they 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -185,6 +185,9 @@ class Location:
         self._new_id = new_id or (lambda: uuid.uuid4().hex)
         self._endpoints: dict[str, Endpoint] = {}
         self.accepting = False
+        # Set with synchronous replication: waits (bounded) until a peer stored a new run, so a
+        # Request call is answered only then (pairflow.continuity.replication).
+        self.acknowledge: Callable[[str], Awaitable[bool]] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -526,6 +529,7 @@ class Location:
             run_ids=(run.id,),
         )
         self.store.fire_trigger(TriggerFire(event=event, runs=[run]))
+        self.engine.committed([run.id])  # replication ships it
         return run
 
     def admit(self, workflow: str) -> None:
@@ -618,6 +622,7 @@ class Location:
             trigger_name=trigger if isinstance(trigger, str) else None,
         )
         self.store.create_run(run)
+        self.engine.committed([run.id])  # replication ships it
         self.dispatcher.submit(run)
         return run
 

@@ -30,6 +30,8 @@ from pairflow.server.problems import ApiError, not_found
 from pairflow.store.records import RunRecord, TriggerEvent, TriggerFire
 
 CALLBACK_TYPES = frozenset({"Request", "HttpWebhook"})
+# One encoder for every reply: `json.dumps` with options builds a new one per call.
+_ENCODE_BODY = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _check_signature(endpoint: Endpoint, workflow: str, trigger: str, request: Request) -> None:
@@ -198,6 +200,8 @@ async def invoke(request: Request) -> Response:
     with _admitting(location.dispatcher, workflow):
         run = await _fire(location, workflow, trigger, outputs, endpoint)  # durable before anyone hears
         location.dispatcher.submit(run)
+    if location.acknowledge is not None:  # synchronous replication: a peer holds the run too
+        await location.acknowledge(run.id)
     status_url = _status_url(location, run.id)
     if not endpoint.has_response:
         return JSONResponse(
@@ -250,7 +254,7 @@ def render_reply(response: JSONObject, run_id: str) -> Response:
         if not has_type and isinstance(body.get("$content-type"), str):
             headers["content-type"] = body["$content-type"]
     else:
-        content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        content = _ENCODE_BODY(body).encode("utf-8")
         if not has_type:
             headers["content-type"] = "application/json; charset=utf-8"
     return Response(content, status_code=code, headers=headers)

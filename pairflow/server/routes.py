@@ -226,6 +226,21 @@ ROUTES: tuple[RouteSpec, ...] = (
         body="any",
     ),
     RouteSpec(
+        CONT + "/replicate",
+        ("POST",),
+        api.continuity_replicate,
+        "A peer ships runs and trigger state to store as replicas (refused from an older epoch).",
+        "continuity",
+        body="replication",
+    ),
+    RouteSpec(
+        CONT + "/replication",
+        ("GET",),
+        api.continuity_replication,
+        "Replication to and from the peers: pending runs, watermarks, replicas received and adopted.",
+        "continuity",
+    ),
+    RouteSpec(
         CONT + "/events",
         ("GET",),
         api.continuity_events,

@@ -8,7 +8,8 @@ concurrent runs (group commit) without weakening what each caller was promised.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from pairflow.jsontypes import JSONObject
@@ -24,6 +25,11 @@ from pairflow.store.records import (
 
 
 class Store(ABC):
+    # Whether a write waits for the disk or the network long enough that the engine should run it on
+    # a worker thread (one flush in flight, the next batch gathering meanwhile) instead of blocking
+    # the event loop. Backends whose writes are that slow say so.
+    offload_writes: bool = False
+
     @abstractmethod
     def close(self) -> None: ...
 
@@ -92,6 +98,50 @@ class Store(ABC):
 
     @abstractmethod
     def release_run(self, run_id: str, owner: str) -> None: ...
+
+    def claim_runs(
+        self,
+        owner: str,
+        now: datetime,
+        lease_until: datetime,
+        limit: int,
+        dead_owners: Sequence[str] = (),
+    ) -> list[RunRecord]:
+        """Take up to `limit` unfinished runs nobody executes (no owner, a lease expired before `now`,
+        or an owner among `dead_owners`), oldest first; each is taken by one atomic change, so of
+        several processes claiming at once each run goes to one. Returns them as taken (leased to
+        `owner`). This default takes them one by one with `acquire_run`; a backend shared between
+        processes does it in one statement."""
+        dead = frozenset(dead_owners)
+        claimed: list[RunRecord] = []
+        for run in self.unfinished_runs():
+            if len(claimed) >= limit:
+                break
+            free = (
+                run.owner is None
+                or run.lease_until is None
+                or run.lease_until < now
+                or run.owner in dead
+            )
+            if free and self.acquire_run(run.id, owner, now, lease_until, tuple(dead)):
+                claimed.append(replace(run, owner=owner, lease_until=lease_until))
+        return claimed
+
+    # -- telling other processes that a run's reply is committed -----------------------------------
+    # True when `announce_runs` reaches the `watch_runs` of other processes (PostgreSQL's
+    # LISTEN/NOTIFY); False for the defaults below: a process waiting for another's run reads the
+    # store again from time to time instead.
+    announces: bool = False
+
+    def announce_runs(self, run_ids: Sequence[str]) -> None:
+        """Tell the processes sharing this store that these runs committed a reply (a Response or
+        their end). The default tells no one: they poll."""
+        return
+
+    async def watch_runs(self, on_run: Callable[[str], None]) -> None:
+        """Call `on_run(run_id)` for every run announced by any process, until cancelled. The default
+        returns at once (nothing is announced)."""
+        return
 
     # -- serving a location: workflow state, access keys, triggers ----------------------------------
     @abstractmethod

@@ -26,8 +26,10 @@ known to be down, so that the loop stalls at most briefly per call until it retu
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import hashlib
+import logging
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -66,6 +68,8 @@ from pairflow.store.records import (
 )
 from pairflow.store.settings import BUSY_TIMEOUT_SECONDS, Durability
 
+_log = logging.getLogger(__name__)
+
 Connection = psycopg.Connection[tuple[Any, ...]]
 _Row = tuple[Any, ...]
 _T = TypeVar("_T")
@@ -77,6 +81,9 @@ CONNECT_TIMEOUT_SECONDS = 10.0
 POOL_TIMEOUT_SECONDS = 5.0
 # While the server is known to be down, a call waits this long for a connection before giving up.
 DOWN_POOL_TIMEOUT_SECONDS = 0.25
+# The listening connection of `watch_runs` is opened again after this long when it fails, doubling.
+LISTEN_RETRY_SECONDS = 0.5
+LISTEN_RETRY_MOST_SECONDS = 10.0
 # A transaction that lost a deadlock or a serialisation conflict is rolled back: it is run again.
 _ATTEMPTS = 3
 
@@ -107,6 +114,8 @@ class PostgresStore(Store):
     Opening connects once first, so that an unusable server is reported with its cause, then migrates.
     """
 
+    offload_writes = True  # every commit is a network round trip and a server-side fsync
+
     def __init__(
         self,
         url: str,
@@ -133,6 +142,7 @@ class PostgresStore(Store):
         conninfo = psycopg.conninfo.make_conninfo(
             target.conninfo, **{name: value for name, value in defaults.items() if name not in target.params}
         )
+        self._conninfo = conninfo
         self._settings = (
             f"SET synchronous_commit = {_SYNCHRONOUS_COMMIT[self.durability]}; "
             f"SET lock_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}"
@@ -374,6 +384,30 @@ class PostgresStore(Store):
         query = self._queries["acquire_run"]
         return self._write(place, lambda connection: connection.execute(query, params).rowcount == 1)
 
+    def claim_runs(
+        self,
+        owner: str,
+        now: datetime,
+        lease_until: datetime,
+        limit: int,
+        dead_owners: Sequence[str] = (),
+    ) -> list[RunRecord]:
+        """One statement: `FOR UPDATE SKIP LOCKED` lets processes claiming at once pass over each
+        other's rows instead of waiting, so each run goes to one of them."""
+        if limit <= 0:
+            return []
+        place = f"runs claimed by {owner}"
+        params = {
+            "owner": owner,
+            "now": _utc(now, place, "now"),
+            "lease_until": _utc(lease_until, place, "lease_until"),
+            "limit": limit,
+            "dead_owners": list(dead_owners),
+        }
+        query = self._queries["claim_unowned_runs"]
+        rows = self._write(place, lambda connection: connection.execute(query, params).fetchall())
+        return [_run(row) for row in rows]
+
     def renew_leases(self, owner: str, lease_until: datetime) -> int:
         place = f"leases of {owner}"
         params = {"owner": owner, "lease_until": _utc(lease_until, place, "lease_until")}
@@ -385,6 +419,33 @@ class PostgresStore(Store):
         self._write(
             f"run {run_id}", lambda connection: connection.execute(query, {"id": run_id, "owner": owner})
         )
+
+    # -- announcing replies: LISTEN/NOTIFY --------------------------------------------------------------
+    announces = True
+
+    def announce_runs(self, run_ids: Sequence[str]) -> None:
+        """NOTIFY on the `pairflow_runs` channel, one notification per run, sent at commit."""
+        if not run_ids:
+            return
+        query, params = self._queries["announce_runs"], {"ids": list(run_ids)}
+        self._write(f"announcing {len(run_ids)} run(s)", lambda connection: connection.execute(query, params))
+
+    async def watch_runs(self, on_run: Callable[[str], None]) -> None:
+        """LISTEN on a connection of its own (not the pool's: it stays busy), opened again with backoff
+        when it fails; notifications sent while it was down are lost, so callers also poll, rarely."""
+        delay = LISTEN_RETRY_SECONDS
+        while True:
+            try:
+                connection = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+                async with connection:
+                    await connection.execute(self._queries["listen_runs"])
+                    delay = LISTEN_RETRY_SECONDS
+                    async for notification in connection.notifies():
+                        on_run(notification.payload)
+            except psycopg.Error as exc:
+                _log.warning("listening for runs at %s: %s", self.target, _cause(exc))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, LISTEN_RETRY_MOST_SECONDS)
 
     # -- triggers ------------------------------------------------------------------------------------
     def get_trigger_state(self, workflow: str, trigger: str) -> JSONObject | None:

@@ -60,7 +60,8 @@ _RUN_FILTERS = (
 
 
 class SqliteStore(Store):
-    """The store in one SQLite file. One connection, used by one thread at a time."""
+    """The store in one SQLite file: one connection for writes and one for reads, each used by one
+    thread at a time, so a read from the event loop never waits behind a commit's fsync."""
 
     def __init__(
         self,
@@ -74,12 +75,20 @@ class SqliteStore(Store):
         self._queries = load_queries("sqlite")
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = _open(self.path, self.durability, busy_timeout)
+        self._read_lock = threading.Lock()
+        self._reader: sqlite3.Connection | None = _open(self.path, self.durability, busy_timeout)
+        # At FULL every commit waits for the disk: worth running off the event loop.
+        self.offload_writes = self.durability is Durability.FULL
 
     def close(self) -> None:
         with self._lock:
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
+        with self._read_lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
 
     def __enter__(self) -> SqliteStore:
         return self
@@ -398,8 +407,10 @@ class SqliteStore(Store):
 
     @contextmanager
     def _read(self, place: str) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            connection = self._open_connection(place)
+        with self._read_lock:
+            connection = self._reader
+            if connection is None:
+                raise StoreError(f"{place}: the store at {self.path} is closed")
             try:
                 yield connection
             except sqlite3.Error as exc:

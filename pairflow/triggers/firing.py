@@ -161,6 +161,7 @@ class Firer:
         )
         if not self.store.fire_trigger(TriggerFire(event, runs=runs, occurrence_key=key, state=state)):
             return False
+        self.engine.committed([run.id for run in runs])  # replication ships them
         for run in runs:
             self.dispatcher.submit(run)
         return True

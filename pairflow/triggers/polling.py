@@ -8,6 +8,12 @@ client-side cursor). The cursor and the next poll time are the trigger state, wr
 transaction as the firing or the history event, so a restart never re-reads what was fired. Any
 other status, a transport error or a bad expression is a Failed history event, and the next poll
 happens on the recurrence as usual.
+
+Processes sharing a store: only the holder of the trigger's lease (`lease.py`) polls; the others
+check every so often and take over when it lapses. Each committed poll also moves the state's
+`pollId` on, and commits with the occurrence key `poll:<pollId read before polling>`: a poll made
+from a state someone else already moved on (a lease lost during a slow poll) writes nothing, so
+the cursor never goes backwards and one answer is never fired twice.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urljoin
@@ -26,6 +33,7 @@ from pairflow.expressions import evaluate
 from pairflow.jsontypes import JSON, JSONObject
 from pairflow.triggers.conditions import conditions_hold, split_items
 from pairflow.triggers.firing import FAILED, SKIPPED, Firer, Inflight, Target, error_of, iso, parse_iso
+from pairflow.triggers.lease import TriggerLease
 from pairflow.triggers.schedule import RecurrenceSchedule
 
 _log = logging.getLogger(__name__)
@@ -45,13 +53,17 @@ class PollingLoop:
         http: httpx.AsyncClient,
         location: str,
         tick: Callable[[], None],
+        lease: TriggerLease | None = None,
     ) -> None:
+        """`lease`: the trigger's lease among processes (None: this process alone polls it)."""
         self.firer = firer
         self.target = target
         self.http = http
         self.location = location
         self.tick = tick
+        self.lease = lease
         self.inflight = Inflight()
+        self._read_from: JSONObject = {}  # the state the current poll started from
         self.schedule = RecurrenceSchedule.from_definition(
             target.raw.get("recurrence"),
             anchor=target.version.created_at,
@@ -59,14 +71,22 @@ class PollingLoop:
         )
 
     async def run(self) -> None:
-        clock = self.firer.clock
-        state = self.firer.store.get_trigger_state(self.target.workflow, self.target.name) or {}
-        due = parse_iso(state.get("nextPoll")) or clock.now()
+        clock, lease = self.firer.clock, self.lease
+        due: datetime | None = None  # the next poll; None until this process holds the lease
         while True:
-            while (wait := (due - clock.now()).total_seconds()) > 0:
+            if due is None:  # continue the schedule from where the last poll (anyone's) left it
+                state = self.firer.store.get_trigger_state(self.target.workflow, self.target.name) or {}
+                due = parse_iso(state.get("nextPoll")) or clock.now()
+            if lease is not None and not lease.hold(due + timedelta(seconds=lease.seconds)):
+                due = None  # another process polls it: look again when its lease may have lapsed
+                await clock.sleep(lease.retry_in())
+                continue
+            if (wait := (due - clock.now()).total_seconds()) > 0:
                 await clock.sleep(wait)
+                continue  # renew the lease (or find it taken) before polling
             self.tick()
-            due = await self.inflight.run(self.poll())
+            step = self.poll() if lease is None else lease.keep(self.poll())
+            due = await self.inflight.run(step)
 
     async def poll(self) -> datetime:
         """One poll and what it commits; returns when to poll next."""
@@ -76,6 +96,7 @@ class PollingLoop:
             return self._next(now, None)
         state = firer.store.get_trigger_state(target.workflow, target.name) or {}
         cursor = state.get("nextUrl") if isinstance(state.get("nextUrl"), str) else None
+        self._read_from = state
         try:
             response = await self._request(now, cursor)
         except (InputError, httpx.HTTPError) as error:
@@ -149,10 +170,14 @@ class PollingLoop:
         if not runs:
             self._note(SKIPPED, state, outputs=outputs)
             return
+        key, state = self._moved_on(state)
         try:
-            firer.fire(target, runs, fired_at=now, state=state, event_outputs=outputs)
+            fired = firer.fire(target, runs, fired_at=now, state=state, event_outputs=outputs, key=key)
         except StoreError as error:
             _log.error("%s/%s: poll result not fired: %s", target.workflow, target.name, error.message)
+            return
+        if not fired:
+            self._superseded()
 
     def _note(
         self,
@@ -162,17 +187,44 @@ class PollingLoop:
         outputs: JSON = None,
         error: JSONObject | None = None,
     ) -> None:
+        key, state = self._moved_on(state)
         try:
-            self.firer.note(self.target, status, state=state, outputs=outputs, error=error)
+            noted = self.firer.note(self.target, status, state=state, outputs=outputs, error=error, key=key)
         except StoreError as failure:
             _log.error(
                 "%s/%s: history not written: %s", self.target.workflow, self.target.name, failure.message
             )
+            return
+        if not noted:
+            self._superseded()
+
+    def _moved_on(self, state: JSONObject) -> tuple[str, JSONObject]:
+        """The occurrence key of leaving the state this poll read, and the new state with its own id."""
+        read = self._read_from.get("pollId")
+        key = f"poll:{read if isinstance(read, str) else 'first'}"
+        return key, {**state, "pollId": uuid.uuid4().hex}
+
+    def _superseded(self) -> None:
+        """The state this poll started from was left before (by a poll elsewhere): nothing was written.
+        If the stored state still carries that id (an imported or reset state reusing it), give it a
+        fresh one so that the next poll can commit."""
+        target, store = self.target, self.firer.store
+        _log.info("%s/%s: a poll elsewhere committed first: this one is dropped", *target_names(target))
+        try:
+            current = store.get_trigger_state(target.workflow, target.name) or {}
+            if current.get("pollId") == self._read_from.get("pollId"):
+                store.put_trigger_state(target.workflow, target.name, {**current, "pollId": uuid.uuid4().hex})
+        except StoreError as error:
+            _log.error("%s/%s: state not renewed: %s", target.workflow, target.name, error.message)
 
     def _next(self, now: datetime, retry_after: float | None) -> datetime:
         if retry_after is not None:
             return now + timedelta(seconds=retry_after)
         return self.schedule.next_after(now) or now + timedelta(days=365)
+
+
+def target_names(target: Target) -> tuple[str, str]:
+    return target.workflow, target.name
 
 
 def _retry_after(response: httpx.Response, now: datetime) -> float | None:

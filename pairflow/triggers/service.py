@@ -6,10 +6,16 @@ triggers need nothing armed (the server receives them). A workflow that is disab
 replaced by a new version is disarmed; a webhook is then unsubscribed. Stopping the service only
 stops the loops: subscriptions stay, since the next start continues with them. `is_active` is the
 passive-mode hook: a workflow it rejects fires, polls and subscribes nothing here.
-`recurrence_share` says which split of a Recurrence schedule this location fires
-(`pairflow.continuity.roles.recurrence_share`); `workflow_changed` re-arms when it changes.
+`recurrence_share` says which part of a Recurrence schedule this location fires (a `Share`, from
+`pairflow.continuity.roles.recurrence_share`; the loop asks again before each firing);
+`workflow_changed` re-arms when it changes.
 
 The missed-occurrence policy of Recurrence triggers (`missed`) is documented in `recurrence.py`.
+
+Processes sharing a store each run this service: every `refresh_seconds` it reads the workflows
+and re-arms the ones deployed, changed or disabled through another process. Each arms every
+trigger; a Recurrence occurrence or sliding window fires once among them (its occurrence key), and
+a polling or webhook trigger is polled or subscribed only by the holder of its lease (`lease.py`).
 """
 
 from __future__ import annotations
@@ -32,8 +38,9 @@ from pairflow.jsontypes import JSONObject
 from pairflow.store.base import Store
 from pairflow.store.records import WorkflowVersion
 from pairflow.triggers.firing import Firer, Inflight, Target, iso
+from pairflow.triggers.lease import TriggerLease
 from pairflow.triggers.polling import PollingLoop
-from pairflow.triggers.recurrence import RecurrenceLoop, check_missed_policy
+from pairflow.triggers.recurrence import RecurrenceLoop, Share, check_missed_policy
 from pairflow.triggers.sliding import SlidingLoop
 from pairflow.triggers.webhook import CallbackUrl, WebhookArm, subscription_of, unsubscribe
 
@@ -47,7 +54,8 @@ class _Armed:
     target: Target
     task: asyncio.Task[None]
     inflight: Inflight | None = None  # a poll or subscription that disarming lets finish
-    share: tuple[int, int] | None = None  # the split of a Recurrence schedule it was armed with
+    share: Share | None = None  # the part of a Recurrence schedule it was armed with
+    lease: TriggerLease | None = None  # a polling or webhook trigger's lease among processes
 
 
 class TriggerService:
@@ -65,8 +73,11 @@ class TriggerService:
         location: str = "default",
         missed: str = "skip",
         is_active: Callable[[str], bool] = lambda workflow: True,
-        recurrence_share: Callable[[str], tuple[int, int] | None] = lambda workflow: None,
+        recurrence_share: Callable[[str], Share | tuple[int, int] | None] = lambda workflow: None,
+        refresh_seconds: float | None = None,
     ) -> None:
+        """`refresh_seconds`: real seconds between looks for workflows changed through other
+        processes (default: a third of the engine's run lease)."""
         self.store = store
         self.clock = clock
         self.http = http
@@ -77,6 +88,9 @@ class TriggerService:
         self.recurrence_share = recurrence_share
         self.firer = Firer(store, engine, dispatcher, clock, is_active)
         self._armed: dict[str, _Armed] = {}
+        self._seen: dict[str, tuple[int, bool]] = {}  # (version, enabled) each workflow was armed for
+        self._refresh_seconds = refresh_seconds if refresh_seconds is not None else engine.lease_seconds / 3
+        self._refreshing: asyncio.Task[None] | None = None
         self._running = False
         self._last_tick: datetime | None = None
         self._lock = asyncio.Lock()
@@ -88,10 +102,16 @@ class TriggerService:
         self._tick()
         for version in self.store.list_workflows():
             await self.workflow_changed(version.name)
+        self._refreshing = asyncio.get_running_loop().create_task(self._refresh(), name="trigger refresh")
 
     async def stop(self) -> None:
         """Stop every loop; trigger state and webhook subscriptions stay for the next start."""
         self._running = False
+        if self._refreshing is not None:
+            self._refreshing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refreshing
+            self._refreshing = None
         async with self._lock:
             for name in list(self._armed):
                 await self._cancel(name)
@@ -100,6 +120,10 @@ class TriggerService:
         """Re-read the workflow and arm, re-arm or disarm its trigger to match it."""
         async with self._lock:
             latest = self.store.get_workflow(name)
+            if latest is None:
+                self._seen.pop(name, None)
+            else:
+                self._seen[name] = (latest.version, latest.enabled)
             armed = self._armed.get(name)
             wanted = latest is not None and latest.enabled and self._running and self.is_active(name)
             if armed is not None and (
@@ -137,7 +161,34 @@ class TriggerService:
             "armed": len(self._armed),
         }
 
+    async def refresh(self) -> None:
+        """Re-arm the workflows deployed, changed, disabled or deleted since last seen (through
+        another process sharing the store)."""
+        listed = {version.name: (version.version, version.enabled) for version in self.store.list_workflows()}
+        for name in sorted(set(listed) | set(self._seen)):
+            if listed.get(name) != self._seen.get(name):
+                await self.workflow_changed(name)
+
     # -- internals -----------------------------------------------------------------------------------
+    async def _refresh(self) -> None:
+        while True:
+            await asyncio.sleep(self._refresh_seconds)  # real time, like the store's other writers
+            try:
+                await self.refresh()
+            except StoreError as error:
+                _log.error("workflows not refreshed: %s", error.message)
+
+    def _lease(self, target: Target) -> TriggerLease:
+        engine = self.firer.engine
+        return TriggerLease(
+            self.store,
+            target.workflow,
+            target.name,
+            owner=engine.owner,
+            seconds=engine.lease_seconds,
+            clock=self.clock,
+        )
+
     def _tick(self) -> None:
         self._last_tick = self.clock.now()
 
@@ -148,15 +199,18 @@ class TriggerService:
                 return
             if target.trigger.type == "Http" and "recurrence" not in target.raw:
                 return
-            body, inflight = self._loop(target)
+            lease = self._lease(target) if target.trigger.type in ("Http", "HttpWebhook") else None
+            body, inflight = self._loop(target, lease)
         except InputError as error:
             _log.error("workflow '%s': trigger not armed: %s", version.name, error.message)
             return
         task = asyncio.get_running_loop().create_task(body, name=f"trigger {version.name}")
         task.add_done_callback(_report)
-        self._armed[version.name] = _Armed(target, task, inflight, self._share(target))
+        self._armed[version.name] = _Armed(target, task, inflight, self._share(target), lease)
 
-    def _loop(self, target: Target) -> tuple[Coroutine[Any, Any, None], Inflight | None]:
+    def _loop(
+        self, target: Target, lease: TriggerLease | None
+    ) -> tuple[Coroutine[Any, Any, None], Inflight | None]:
         kind = target.trigger.type
         if kind == "Recurrence":
             recurrence = RecurrenceLoop(
@@ -166,21 +220,26 @@ class TriggerService:
                 location=self.location,
                 tick=self._tick,
                 share=self._share(target),
+                current=lambda: self._share(target),
             )
             return recurrence.run(), None
         if kind == "Http":
-            poller = PollingLoop(self.firer, target, http=self.http, location=self.location, tick=self._tick)
+            poller = PollingLoop(
+                self.firer, target, http=self.http, location=self.location, tick=self._tick, lease=lease
+            )
             return poller.run(), poller.inflight
         if kind == "SlidingWindow":
             return SlidingLoop(self.firer, target, location=self.location, tick=self._tick).run(), None
-        arm = WebhookArm(self.firer, target, http=self.http, callback_url=self.callback_url, tick=self._tick)
+        arm = WebhookArm(
+            self.firer, target, http=self.http, callback_url=self.callback_url, tick=self._tick, lease=lease
+        )
         return _keep(arm.run()), arm.inflight
 
-    def _share(self, target: Target) -> tuple[int, int] | None:
-        """The split of a Recurrence schedule this location fires (None: the whole schedule)."""
+    def _share(self, target: Target) -> Share | None:
+        """The part of a Recurrence schedule this location fires (None: the whole schedule)."""
         if target.trigger.type != "Recurrence":
             return None
-        return self.recurrence_share(target.workflow)
+        return Share.of(self.recurrence_share(target.workflow))
 
     async def _cancel(self, name: str) -> None:
         armed = self._armed.pop(name, None)
@@ -191,6 +250,8 @@ class TriggerService:
             await armed.task
         if armed.inflight is not None:
             await armed.inflight.settle()
+        if armed.lease is not None:
+            armed.lease.release()  # another process may poll or subscribe it at once
 
     async def _unsubscribe_stale(self, name: str, latest: WorkflowVersion | None, also: set[str]) -> None:
         """Unsubscribe a webhook whose workflow is gone, disabled, or now a different version."""
@@ -217,7 +278,26 @@ class TriggerService:
                     continue  # the current subscription
                 if self._running and _trigger_type(latest) == "HttpWebhook":
                     continue  # the new version's arm unsubscribes the old one before subscribing
-            await unsubscribe(self.firer, self.http, name, trigger, state, self.callback_url)
+            await self._unsubscribe_once(name, trigger)
+
+    async def _unsubscribe_once(self, name: str, trigger: str) -> None:
+        """Unsubscribe under the trigger's lease, reading the state after taking it: of processes
+        seeing the same change, one unsubscribes; the others find the subscription gone (or leave
+        it to the holder)."""
+        engine = self.firer.engine
+        lease = TriggerLease(
+            self.store, name, trigger, owner=engine.owner, seconds=engine.lease_seconds, clock=self.clock
+        )
+        if not lease.hold():
+            return
+        try:
+            state = self.store.get_trigger_state(name, trigger)
+            if state is not None and subscription_of(state) is not None:
+                await lease.keep(unsubscribe(self.firer, self.http, name, trigger, state, self.callback_url))
+        except StoreError as error:
+            _log.error("%s/%s: state not readable: %s", name, trigger, error.message)
+        finally:
+            lease.release()
 
     def _known_triggers(self, name: str) -> set[str]:
         """Trigger names of a deleted workflow, from its versions (they stay readable by number)."""

@@ -6,6 +6,10 @@ answer) is kept in the trigger state. A trigger whose state holds a subscription
 version is not subscribed again after a restart; one held for an older version is unsubscribed
 with that version's `inputs.unsubscribe` first. Incoming calls arrive at the server's invoke
 endpoint like Request triggers; nothing here creates runs.
+
+Processes sharing a store: a subscription exists once. Only the holder of the trigger's lease
+(`lease.py`) subscribes or unsubscribes, reading the state after taking it, and releases it once
+the subscription is recorded; the others find it recorded when they look again.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pairflow.errors import InputError, StoreError
 from pairflow.expressions import evaluate
 from pairflow.jsontypes import JSON, JSONObject
 from pairflow.triggers.firing import FAILED, Firer, Inflight, Target, error_of, iso
+from pairflow.triggers.lease import TriggerLease
 from pairflow.triggers.polling import response_body
 
 _log = logging.getLogger(__name__)
@@ -98,12 +103,15 @@ class WebhookArm:
         http: httpx.AsyncClient,
         callback_url: CallbackUrl,
         tick: Callable[[], None],
+        lease: TriggerLease | None = None,
     ) -> None:
+        """`lease`: the trigger's lease among processes (None: this process alone subscribes it)."""
         self.firer = firer
         self.target = target
         self.http = http
         self.callback_url = callback_url
         self.tick = tick
+        self.lease = lease
         self.inflight = Inflight()
 
     async def run(self) -> None:
@@ -114,13 +122,32 @@ class WebhookArm:
             delay = min(delay * 2, RETRY_MOST)
 
     async def subscribe(self) -> bool:
-        """True when subscribed (now or before)."""
+        """True when subscribed (now or before, here or by another process)."""
         firer, target = self.firer, self.target
         if not firer.is_active(target.workflow):
             return True
         self.tick()
+        if self._subscribed():
+            return True
+        lease = self.lease
+        if lease is None:
+            return await self._subscribe()
+        if not lease.hold():
+            return False  # another process is subscribing: look again later
+        try:
+            return await lease.keep(self._subscribe())
+        finally:
+            lease.release()
+
+    def _subscribed(self) -> bool:
+        state = self.firer.store.get_trigger_state(self.target.workflow, self.target.name)
+        held = subscription_of(state)
+        return held is not None and held.get("version") == self.target.version.version
+
+    async def _subscribe(self) -> bool:
+        firer, target = self.firer, self.target
         store = firer.store
-        state = store.get_trigger_state(target.workflow, target.name) or {}
+        state = store.get_trigger_state(target.workflow, target.name) or {}  # read under the lease
         held = subscription_of(state)
         if held is not None and held.get("version") == target.version.version:
             return True
@@ -140,12 +167,31 @@ class WebhookArm:
             "response": answer,
         }
         try:
+            if self._subscribed():  # recorded meanwhile by a process that took the lease we lost
+                await self._withdraw(subscription)
+                return True
             store.put_trigger_state(target.workflow, target.name, {**state, "subscription": subscription})
         except StoreError as failure:
             # Subscribed but not recorded: the next attempt subscribes again (at least once).
             _log.error("%s/%s: subscription not recorded: %s", target.workflow, target.name, failure.message)
             return False
         return True
+
+    async def _withdraw(self, subscription: JSONObject) -> None:
+        """Unsubscribe a duplicate subscription of ours, leaving the recorded one and the state alone."""
+        target = self.target
+        url = subscription.get("callbackUrl")
+        try:
+            await call(
+                self.http,
+                target,
+                "unsubscribe",
+                self.firer.clock.now(),
+                url if isinstance(url, str) else self.callback_url(target.workflow, target.name),
+                subscription,
+            )
+        except InputError as error:
+            _log.error("%s/%s: duplicate subscription left: %s", target.workflow, target.name, error.message)
 
     def _note(
         self,

@@ -13,6 +13,7 @@ import pytest
 
 from pairflow.continuity import roles
 from pairflow.store.sqlite import SqliteStore
+from pairflow.triggers.recurrence import Share
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 RECURRENCE = {"type": "Recurrence", "recurrence": {"frequency": "Minute", "interval": 10}}
@@ -125,21 +126,22 @@ def test_split_needs_an_active_passive_recurrence_with_a_start_time_and_two_loca
 
 
 @pytest.mark.parametrize(
-    ("mode", "location_active", "split", "paired", "expected"),
+    ("mode", "location_active", "split", "firing", "expected"),
     [
-        ("active-active", True, None, True, True),
-        ("active-active", False, None, True, True),
-        ("active-passive", True, None, True, True),
-        ("active-passive", False, None, True, False),
-        ("active-passive", False, roles.Split(2, 1), True, True),  # the passive half fires
-        ("active-passive", True, roles.Split(2, 0), False, True),  # the survivor fires in full
-        ("active-passive", False, roles.Split(2, 0), False, False),  # failed over away: nothing
+        ("active-active", True, None, "none", True),
+        ("active-active", False, None, "none", True),
+        ("active-passive", True, None, "none", True),
+        ("active-passive", False, None, "share", False),
+        ("active-passive", False, roles.Split(2, 1), "share", True),  # the passive half fires
+        ("active-passive", True, roles.Split(2, 0), "full", True),  # the survivor fires in full
+        ("active-passive", True, roles.Split(2, 0), "none", False),  # cut off: not before the bound
+        ("active-passive", False, roles.Split(2, 0), "none", False),  # failed over away: nothing
     ],
 )
 def test_workflow_is_active(
-    mode: str, location_active: bool, split: roles.Split | None, paired: bool, expected: bool
+    mode: str, location_active: bool, split: roles.Split | None, firing: roles.Firing, expected: bool
 ) -> None:
-    assert roles.workflow_is_active(mode, location_active, split=split, paired=paired) is expected
+    assert roles.workflow_is_active(mode, location_active, split=split, firing=firing) is expected
 
 
 @pytest.fixture
@@ -179,15 +181,15 @@ def test_split_share_while_paired_and_full_schedule_for_the_survivor(store: Sqli
     store.put_workflow("report", definition(SPLITTABLE), {}, T0)
     record = roles.Deployment("active-passive", split=roles.Split(2, 1))
     roles.record_deployment(store, "report", record, location="east", now=T0, new_id=_ids())
-    assert roles.fires_here(store, "report", location_active=False, paired=True)
-    assert roles.recurrence_share(store, "report", location_active=False, paired=True) == (2, 1)
-    assert roles.fires_here(store, "report", location_active=True, paired=False)
-    assert roles.recurrence_share(store, "report", location_active=True, paired=False) is None
-    assert not roles.fires_here(store, "report", location_active=False, paired=False)
+    assert roles.fires_here(store, "report", location_active=False, firing="share")
+    assert roles.recurrence_share(store, "report", firing="share", since=T0) == Share(2, 1, T0)
+    assert roles.fires_here(store, "report", location_active=True, firing="full")
+    assert roles.recurrence_share(store, "report", firing="full") == Share(1, 0)
+    assert not roles.fires_here(store, "report", location_active=False, firing="none")
 
 
 def test_an_unsplit_workflow_has_no_share(store: SqliteStore) -> None:
-    assert roles.recurrence_share(store, "nothing", location_active=True) is None
+    assert roles.recurrence_share(store, "nothing", firing="full") is None
 
 
 def test_a_request_asking_for_active_active_recurrence_is_refused_naming_the_pointer(

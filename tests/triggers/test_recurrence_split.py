@@ -1,12 +1,13 @@
 """A split recurrence across two locations (the seed's Recurrence section): while paired, each fires
 every 2N offset by N — the passive one included — so together they fire every N once; after a
-failover the surviving location fires the full schedule."""
+failover the surviving location fires the full schedule from the bound its share decision gives
+(`roles.Pairing`), and a loop checks its share again right before each firing."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from pairflow.continuity import roles
@@ -28,11 +29,12 @@ def fired(location: Location) -> list[str]:
 
 
 class Pair:
-    """What the continuity controller would tell each location: its role, and whether paired."""
+    """What the continuity controller would tell each location: which part it fires, from when."""
 
     def __init__(self) -> None:
         self.active = {"west": True, "east": False}
-        self.paired = True
+        self.firing: dict[str, roles.Firing] = {"west": "share", "east": "share"}
+        self.since: dict[str, datetime | None] = {"west": None, "east": None}
 
 
 async def start(path: Path, clock: VirtualClock, name: str, index: int, pair: Pair) -> Location:
@@ -45,11 +47,11 @@ async def start(path: Path, clock: VirtualClock, name: str, index: int, pair: Pa
     )
     store = location.store
     location.service.is_active = lambda wf: roles.fires_here(
-        store, wf, location_active=pair.active[name], paired=pair.paired
+        store, wf, location_active=pair.active[name], firing=pair.firing[name]
     )
     location.service.firer.is_active = location.service.is_active
     location.service.recurrence_share = lambda wf: roles.recurrence_share(
-        store, wf, location_active=pair.active[name], paired=pair.paired
+        store, wf, firing=pair.firing[name], since=pair.since[name], grace=timedelta(minutes=15)
     )
     await location.service.workflow_changed("wf")
     return location
@@ -73,7 +75,7 @@ def test_split_halves_interleave_then_the_survivor_fires_the_full_schedule(
 
         await west.stop()  # west is lost; east's watchdog notices, then east is activated alone
         pair.active = {"west": False, "east": True}
-        pair.paired = False
+        pair.firing = {"west": "none", "east": "full"}
         await east.service.workflow_changed("wf")
         await run_for(clock, 40 * 60)  # now 01:35
         assert fired(east) == at(10, 30, 50, 60, 70, 80, 90)
@@ -93,6 +95,42 @@ def test_without_a_split_the_passive_location_fires_nothing(tmp_path: Path, cloc
         await run_for(clock, 30 * 60)
         assert fired(east) == []
         assert east.service.status()["armed"] == 0
+        await east.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_loop_whose_share_changed_fires_nothing_until_re_armed(tmp_path: Path, clock: VirtualClock) -> None:
+    async def scenario() -> None:
+        pair = Pair()
+        west = await start(tmp_path / "west.db", clock, "west", 0, pair)
+        await run_for(clock, 25 * 60)  # 00:00, 00:20 (now 00:25)
+        pair.firing["west"] = "full"  # its share changed; the service has not re-armed it yet
+        await run_for(clock, 20 * 60)  # 00:40 is due under the armed share
+        assert fired(west) == at(0, 20)
+        await west.stop()
+
+    asyncio.run(scenario())
+
+
+def test_the_survivor_fires_no_occurrence_before_its_takeover_bound(
+    tmp_path: Path, clock: VirtualClock
+) -> None:
+    async def scenario() -> None:
+        pair = Pair()
+        west = await start(tmp_path / "west.db", clock, "west", 0, pair)
+        east = await start(tmp_path / "east.db", clock, "east", 1, pair)
+        await run_for(clock, 35 * 60)  # west 00:00, 00:20; east 00:10, 00:30 (now 00:35)
+        await west.stop()
+        # West may have fired up to 00:40 (its last rounds' bound); east takes over at 00:52.
+        pair.active = {"west": False, "east": True}
+        pair.firing = {"west": "none", "east": "none"}
+        await east.service.workflow_changed("wf")
+        await run_for(clock, 17 * 60)  # now 00:52
+        pair.firing["east"], pair.since["east"] = "full", T0 + timedelta(minutes=40, seconds=1)
+        await east.service.workflow_changed("wf")
+        await run_for(clock, 20 * 60)  # now 01:12
+        assert fired(east) == at(10, 30, 50, 60, 70)  # 00:50 fired late: nobody had fired it
         await east.stop()
 
     asyncio.run(scenario())

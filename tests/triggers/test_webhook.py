@@ -44,9 +44,10 @@ def test_webhook_subscribes_once_across_restarts_and_unsubscribes_when_disabled(
         first = await Location(db, clock).start()
         deploy(first.store, webhook(server.url))
         await first.service.workflow_changed("wf")
-        await until(lambda: len(server.seen) == 1)
+        await until(lambda: "subscription" in first.service.export_state("wf", "tick"))
         state = first.service.export_state("wf", "tick")
         await first.stop()
+        assert len(server.seen) == 1
         assert state["subscription"]["callbackUrl"] == CALLBACK
         assert state["subscription"]["response"]["body"] == {"id": "sub-1"}
 

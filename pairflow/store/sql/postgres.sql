@@ -95,22 +95,32 @@ FROM runs WHERE status = 'Running' ORDER BY created_at, seq;
 -- Work sharing between processes on one database: take up to `limit` unfinished runs whose lease
 -- is free, expired before `now` or held by a dead owner, oldest first. SKIP LOCKED lets competing
 -- takers pass over the rows another is taking instead of waiting for it, so each run goes to one.
-WITH taken AS (
+-- The choice is a MATERIALIZED CTE, run once: as an `IN (subquery)` the planner may scan it again,
+-- and with SKIP LOCKED a second scan picks other rows (more than `limit`, not the oldest).
+WITH picked AS MATERIALIZED (
+    SELECT seq FROM runs
+    WHERE status = 'Running'
+      AND (owner IS NULL OR lease_until IS NULL OR lease_until < %(now)s
+           OR owner = ANY(%(dead_owners)s::text[]))
+    ORDER BY created_at, seq
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+), taken AS (
     UPDATE runs SET owner = %(owner)s, lease_until = %(lease_until)s
-    WHERE seq IN (
-        SELECT seq FROM runs
-        WHERE status = 'Running'
-          AND (owner IS NULL OR lease_until IS NULL OR lease_until < %(now)s
-               OR owner = ANY(%(dead_owners)s::text[]))
-        ORDER BY created_at, seq
-        LIMIT %(limit)s
-        FOR UPDATE SKIP LOCKED
-    )
-    RETURNING *
+    FROM picked WHERE runs.seq = picked.seq
+    RETURNING runs.*
 )
 SELECT id, workflow, version, status, trigger, created_at, variables, outputs, error, response,
        ended_at, owner, lease_until, parent_run, epoch
 FROM taken ORDER BY created_at, seq;
+
+-- name: announce_runs
+-- Tells every process listening on the database (`listen_runs`) that these runs committed a reply;
+-- delivered when the transaction commits. `ids` is an array of run ids.
+SELECT pg_notify('pairflow_runs', ids.id) FROM unnest(%(ids)s::text[]) AS ids (id);
+
+-- name: listen_runs
+LISTEN pairflow_runs;
 
 -- name: first_missing_run
 -- `ids` is an array of run ids; the first that has no run, if any.
