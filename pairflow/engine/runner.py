@@ -18,7 +18,7 @@ import random
 import socket
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Generic, Protocol, TypeVar
@@ -28,7 +28,7 @@ import httpx
 import pairflow.actions
 from pairflow.actions.base import EXECUTORS, NO_ITEM, ActionResult, NoItem, Variables, WorkflowCaller
 from pairflow.actions.common import parse_duration
-from pairflow.definition.model import ActionDef, WorkflowDefinition, build_definition
+from pairflow.definition.model import ActionDef, Status, WorkflowDefinition, build_definition
 from pairflow.engine.clock import Clock, SystemClock, VirtualClock
 from pairflow.engine.condition import case_matches, condition_holds
 from pairflow.engine.context import RunContext, RunScope, RunVariables, action_result, iso
@@ -58,6 +58,7 @@ from pairflow.engine.decide import (
 )
 from pairflow.errors import ExpressionError, InputError, PairflowError, RunNotFoundError, StoreError
 from pairflow.expressions import evaluate
+from pairflow.expressions.values import type_name
 from pairflow.jsontypes import JSON, JSONObject
 from pairflow.store.base import Store
 from pairflow.store.records import ActionRecord, RunRecord, RunUpdate, TriggerFire, WorkflowVersion
@@ -122,6 +123,21 @@ def ordered_id() -> str:
     page: fewer pages written per commit than with random UUIDs. Not secret: a run id grants nothing
     (the run API needs a key), so the fast generator serves (reseeded in a forked child)."""
     return f"{time.time_ns():016x}{random.getrandbits(64):016x}"
+
+
+def _action_timeout(action: ActionDef) -> float | None:
+    """`limit.timeout` of an action (ISO 8601), for executors that do not keep it themselves: Http
+    measures it across its retries, so the engine leaves Http alone."""
+    if action.type == "Http":
+        return None
+    limit = action.raw.get("limit")
+    timeout = limit.get("timeout") if isinstance(limit, dict) else None
+    if not isinstance(timeout, str):
+        return None
+    try:
+        return parse_duration(timeout)
+    except (ValueError, PairflowError):
+        return None
 
 
 def default_owner() -> str:
@@ -854,7 +870,7 @@ class _RunDriver:
             elif action.type == "Foreach":
                 items = evaluate(raw.get("foreach"), context)
                 if not isinstance(items, list):
-                    kind = "Null" if items is None else type(items).__name__
+                    kind = type_name(items)
                     raise ExpressionError(
                         f"The result of the evaluation of 'foreach' expression '{raw.get('foreach')}' is of "
                         f"type '{kind}'. The result must be a valid array."
@@ -965,13 +981,38 @@ class _RunDriver:
             )
         context = _ExecutorContext(self, action, running.repetition, running.attempts)
         try:
-            return await executor(context)
+            limit = _action_timeout(action)
+            if limit is None:
+                return await executor(context)
+            return await self._within(limit, executor(context))
         except PairflowError as error:
             return ActionResult.failed(error.message)
         except Exception as error:  # an executor's bug fails its action, not the engine
             return ActionResult.failed(
                 f"The action failed unexpectedly: {type(error).__name__}: {error}", "InternalError"
             )
+
+    async def _within(self, seconds: float, work: Awaitable[ActionResult]) -> ActionResult:
+        """The executor's result, or TimedOut once `seconds` pass on the run's clock (`limit.timeout`)."""
+        task = asyncio.ensure_future(work)
+        timer = asyncio.ensure_future(self.clock.sleep(seconds))
+        try:
+            await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            timer.cancel()
+        if task.done():
+            return task.result()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return ActionResult(
+            status=Status.TIMED_OUT,
+            error={
+                "code": "ActionTimedOut",
+                "message": f"The action did not complete within {seconds:g} seconds.",
+            },
+            code="ActionTimedOut",
+        )
 
     async def _execute(self, action: ActionDef, running: ActionRecord) -> None:
         result = await self._run_executor(action, running)

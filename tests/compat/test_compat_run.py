@@ -729,11 +729,6 @@ def test_corpus_workflow_takes_the_other_paths_its_inputs_choose(
 
 
 @needs_corpus
-@pytest.mark.xfail(
-    strict=True,
-    reason="pairflow/engine/runner.py names the Python type ('dict') where Logic Apps names the JSON "
-    "type ('Object') in the Foreach 'must be a valid array' error",
-)
 def test_foreach_over_an_object_names_the_json_type(tmp_path: Path) -> None:
     scenario = VARIANTS[("ux-nested-foreach.json", None, "body-not-an-array")]
     outcome = run_scenario(tmp_path, "ux-nested-foreach.json", None, scenario)

@@ -292,3 +292,26 @@ def test_skipped_scope_skips_the_actions_it_holds(store: Store) -> None:
     assert done.status("Catch") == "Skipped"
     assert done.status("Report") == "Skipped"
     assert done.run.status == "Succeeded"
+
+
+def test_an_action_over_its_limit_timeout_ends_timed_out_and_a_handler_runs(store: Store) -> None:
+    slow = {**wait(10), "limit": {"timeout": "PT2S"}}
+    done = run_workflow(
+        store,
+        {
+            "Slow": slow,
+            "On_timeout": compose("handled", {"Slow": ["TimedOut"]}),
+            "After": compose("next", {"Slow": ["Succeeded"]}),
+        },
+    )
+    assert done.status("Slow") == "TimedOut"
+    assert done.actions[("Slow", "")].code == "ActionTimedOut"
+    assert done.seconds == 2.0, "the wait was cut off at the limit, on the run's clock"
+    assert done.status("On_timeout") == "Succeeded"
+    assert done.status("After") == "Skipped"
+
+
+def test_an_action_within_its_limit_timeout_is_unaffected(store: Store) -> None:
+    done = run_workflow(store, {"Quick": {**wait(1), "limit": {"timeout": "PT5S"}}})
+    assert done.status("Quick") == "Succeeded"
+    assert done.seconds == 1.0
