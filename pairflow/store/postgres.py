@@ -8,11 +8,11 @@ JSON is kept in `json` columns (the text as written: key order survives), times 
 
 Durability (`pairflow.store.settings.Durability`) maps to `synchronous_commit`:
 
-- NORMAL (the default) → `local`: a commit returns once its WAL is flushed on the server's own disk. It
+- NORMAL → `local`: a commit returns once its WAL is flushed on the server's own disk. It
   survives the crash of any pairflow process (the server holds the data) and a crash or power cut of
   the database server; it does not wait for synchronous standbys, so a replica outage cannot stall runs.
-- FULL → `on`: also waits for the standbys named by the server's `synchronous_standby_names`, if any
-  (with none, the same as NORMAL).
+- FULL (the default) → `on`: also waits for the standbys named by the server's
+  `synchronous_standby_names`, if any (with none, the same as NORMAL).
 
 `off` is never used: it acknowledges commits that a crash of the database server loses (up to three
 times `wal_writer_delay`), which breaks the promise that a reported commit survives a process crash.
@@ -66,7 +66,7 @@ from pairflow.store.records import (
     TriggerFire,
     WorkflowVersion,
 )
-from pairflow.store.settings import BUSY_TIMEOUT_SECONDS, Durability
+from pairflow.store.settings import BUSY_TIMEOUT_SECONDS, DEFAULT_DURABILITY, Durability
 
 _log = logging.getLogger(__name__)
 
@@ -679,7 +679,7 @@ class StoreURL:
             self.params: dict[str, Any] = psycopg.conninfo.conninfo_to_dict(self.conninfo)
         except psycopg.Error as exc:
             raise InputError(f"store URL {shown!r}: {_cause(exc)}") from None
-        self.durability = _option(own, "durability", shown, _durability, Durability.NORMAL)
+        self.durability = _option(own, "durability", shown, _durability, DEFAULT_DURABILITY)
         self.min_size = _option(own, "pool_min_size", shown, _count, 1)
         self.max_size = _option(own, "pool_max_size", shown, _count, 4)
         self.pool_timeout = _option(own, "pool_timeout", shown, _seconds, POOL_TIMEOUT_SECONDS)

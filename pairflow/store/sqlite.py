@@ -44,7 +44,7 @@ from pairflow.store.records import (
     TriggerFire,
     WorkflowVersion,
 )
-from pairflow.store.settings import BUSY_TIMEOUT_SECONDS, Durability
+from pairflow.store.settings import BUSY_TIMEOUT_SECONDS, DEFAULT_DURABILITY, Durability
 from pairflow.store.sqlite_migrate import migrate
 
 _Row = tuple[Any, ...]
@@ -66,7 +66,7 @@ class SqliteStore(Store):
     def __init__(
         self,
         path: str | Path,
-        durability: Durability = Durability.NORMAL,
+        durability: Durability = DEFAULT_DURABILITY,
         *,
         busy_timeout: float = BUSY_TIMEOUT_SECONDS,
     ) -> None:

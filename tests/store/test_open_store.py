@@ -52,7 +52,8 @@ def test_a_bare_path_opens_a_sqlite_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("query", "expected"), [("", Durability.NORMAL), ("?durability=full", Durability.FULL)]
+    ("query", "expected"),
+    [("", Durability.FULL), ("?durability=normal", Durability.NORMAL), ("?durability=full", Durability.FULL)],
 )
 def test_durability_comes_from_the_url(tmp_path: Path, query: str, expected: Durability) -> None:
     store = open_store(f"sqlite:///{tmp_path / 'runs.db'}{query}")

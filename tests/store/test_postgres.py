@@ -125,7 +125,12 @@ def test_an_unknown_database_is_unavailable_naming_it(database: PostgresTestData
 
 @pytest.mark.parametrize(
     ("query", "durability", "setting"),
-    [("", None, "local"), ("&durability=full", None, "on"), ("", Durability.FULL, "on")],
+    [
+        ("", None, "on"),
+        ("&durability=normal", None, "local"),
+        ("&durability=full", None, "on"),
+        ("", Durability.FULL, "on"),
+    ],
 )
 def test_durability_chooses_synchronous_commit_and_is_never_off(
     database: PostgresTestDatabase, query: str, durability: Durability | None, setting: str
