@@ -121,6 +121,10 @@ def deploy_template(
             status, result = api.request("PUT", path, workflow.body())
             if status >= 400 or not isinstance(result, dict):
                 _refused(api.refusal(name, status, result))
+            if workflow.access_key is not None:
+                status, refused = api.request("PUT", f"{path}/accessKey", {"key": workflow.access_key})
+                if status >= 400:
+                    _refused(api.refusal(name, status, refused))
             change = answer.get("change")
             verb = {"create": "created", "update": "updated"}.get(str(change), "unchanged")
             click.echo(f"{name}: {verb}, version {result.get('version')} [{mode}]")

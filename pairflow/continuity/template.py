@@ -72,6 +72,9 @@ class WorkflowDeployment:
     definition: JSONObject
     parameters: JSONObject
     deployment: roles.Deployment
+    # The key that signs the workflow's callback URLs, when the template gives one: the same key in
+    # every location lets a front door send one signed URL to whichever location is active.
+    access_key: str | None = None
 
     def body(self) -> JSONObject:
         record = self.deployment.to_json()
@@ -664,6 +667,13 @@ def _one_workflow(
         for where, message in _masked_issues(model, parameters, secrets):
             problem(f"{pointer}/parameters{where}", message)
         return None
+    access_key = resolve(entry.get("accessKey"), f"{pointer}/accessKey")
+    if access_key is not None and not _valid_access_key(access_key):
+        problem(
+            f"{pointer}/accessKey",
+            "expected 32 to 512 printable ASCII characters without spaces (best a securestring parameter)",
+        )
+        return None
     deployment = roles.Deployment(
         mode=mode,
         split=split_record,
@@ -671,7 +681,11 @@ def _one_workflow(
         trigger_state=state if isinstance(state, str) else None,
         location_role=role,
     )
-    return WorkflowDeployment(name, definition, checked, deployment)
+    return WorkflowDeployment(name, definition, checked, deployment, access_key)
+
+
+def _valid_access_key(value: JSON) -> bool:
+    return isinstance(value, str) and 32 <= len(value) <= 512 and all(33 <= ord(c) <= 126 for c in value)
 
 
 def _masked_issues(

@@ -185,3 +185,22 @@ def test_a_passive_location_answers_a_request_with_503_naming_the_active_one(tmp
         assert runs.json()["value"] == []
 
     serve(settings, scenario)
+
+
+def test_a_template_access_key_makes_one_signed_url_valid_in_every_location(
+    locations: dict[str, str],
+) -> None:
+    for name, url in locations.items():
+        code, _, err = _deploy(*_template_args(name, url), "--location-url", url)
+        assert code == 0, err
+    auth = {"x-api-key": API_KEY}
+    west_url = httpx.post(
+        f"{locations['west']}/api/workflows/orders/triggers/manual/listCallbackUrl", headers=auth
+    ).json()["value"]
+    east_url = httpx.post(
+        f"{locations['east']}/api/workflows/orders/triggers/manual/listCallbackUrl", headers=auth
+    ).json()["value"]
+    # the same path and signature, only the host differs: a front door can send either anywhere
+    assert west_url.split("/workflows/", 1)[1] == east_url.split("/workflows/", 1)[1]
+    moved = locations["east"] + "/workflows/" + west_url.split("/workflows/", 1)[1]
+    assert httpx.post(moved, json={"id": 1}).status_code < 400
