@@ -5,7 +5,8 @@ containers (evaluating If/Switch/Foreach/Until expressions), runs executors, and
 action record before anything that depends on it starts. Commits of concurrent runs are grouped
 into one store transaction per event-loop turn. A run resumed after a crash continues from its
 committed records: actions recorded Succeeded are never executed again, an action recorded Running
-is executed again with `attempts + 1`.
+is executed again with `attempts + 1`. A run whose lease another process took over (this one stalled
+past it) is dropped: its driver starts nothing and commits nothing further (`RunLeaseLostError`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
@@ -101,6 +102,11 @@ ReplyHook = Callable[[str, JSONObject | None, str], None]
 
 class RunLeasedError(PairflowError):
     """Another live process is executing the run."""
+
+
+class RunLeaseLostError(RunLeasedError):
+    """The run's lease lapsed here and another process took the run over: this driver stops without
+    committing anything further, so no attempt runs twice."""
 
 
 class RunFencedError(RunLeasedError):
@@ -326,6 +332,9 @@ class Engine:
         self._fires = _FireBatcher(store, offload=offload)
         self._drivers: dict[str, _RunDriver] = {}
         self._renewer: asyncio.Task[None] | None = None
+        # The lease every run of this owner had at the last successful renewal (`renew_leases` extends
+        # them all, queued runs' too).
+        self._renewed_until: datetime | None = None
         self.on_reply: ReplyHook | None = None  # set by whoever answers HTTP callers (the dispatcher)
         self.fence: RunFence | None = None  # set by a location with continuity
         # Told the ids of runs created or committed, after the commit (replication ships them).
@@ -423,7 +432,10 @@ class Engine:
         # A run this engine created leased to itself is still ours while its lease lasts (the
         # renewer extends every lease of this owner, queued runs' too): nothing to acquire.
         leased = fresh and run.owner == self.owner and run.lease_until is not None and run.lease_until > now
-        if not leased:
+        if leased:
+            assert run.lease_until is not None
+            until = max(run.lease_until, self._renewed_until or run.lease_until)
+        else:
             dead = [run.owner] if run.owner and owner_is_dead(run.owner) else []
             until = now + timedelta(seconds=self.lease_seconds)
             if not self.store.acquire_run(run_id, self.owner, now, until, dead):
@@ -433,6 +445,7 @@ class Engine:
             version, plan = self._plan(run.workflow, run.version)
             records = [] if fresh else self.store.load_actions(run_id)
             driver = _RunDriver(self, run, version, plan, records)
+            driver.lease_until = until
             self._drivers[run_id] = driver
             self._ensure_renewer()
             try:
@@ -569,9 +582,34 @@ class Engine:
             await self.clock.sleep(self.lease_seconds / 3)
             if not self._drivers:
                 break
-            until = self.clock.now() + timedelta(seconds=self.lease_seconds)
-            with contextlib.suppress(StoreError):
-                self.store.renew_leases(self.owner, until)
+            self._renew_now()
+
+    def _renew_now(self) -> None:
+        """Extend this owner's leases; a driver whose run is no longer ours (its lease lapsed, say
+        after a stall, and another process took it) is stopped. A store that cannot be reached
+        leaves the drivers be: they check their lease's expiry themselves before each step."""
+        drivers = dict(self._drivers)
+        until = self.clock.now() + timedelta(seconds=self.lease_seconds)
+        try:
+            held = self.store.renew_run_leases(self.owner, list(drivers), until)
+        except StoreError as error:
+            _log.warning("leases of %s not renewed: %s", self.owner, error.message)
+            return
+        self._renewed_until = until
+        for run_id, driver in drivers.items():
+            if run_id in held:
+                driver.lease_until = max(driver.lease_until or until, until)
+            else:
+                driver.lose_lease()
+
+    def confirm_lease(self, run_id: str) -> datetime | None:
+        """Renew this owner's leases now; the run's new expiry, or None when it is no longer ours."""
+        until = self.clock.now() + timedelta(seconds=self.lease_seconds)
+        held = self.store.renew_run_leases(self.owner, [run_id], until)
+        if run_id not in held:
+            return None
+        self._renewed_until = until
+        return until
 
     async def call_workflow(
         self, parent_run: str, workflow: str, trigger: str, body: JSON, headers: JSONObject
@@ -647,7 +685,12 @@ class _Cancel:
     """Queue marker: the run was asked to stop."""
 
 
+class _LeaseLost:
+    """Queue marker: the run's lease was taken over; stop without committing."""
+
+
 _CANCEL = _Cancel()
+_LEASE_LOST = _LeaseLost()
 _Finished = tuple[str, str, ActionRecord, ActionResult]
 
 
@@ -682,7 +725,9 @@ class _RunDriver:
         self.pending = RunUpdate(run.id)
         self.starts: list[tuple[str, str]] = []
         self.tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
-        self.results: asyncio.Queue[_Finished | _Cancel] = asyncio.Queue()
+        self.results: asyncio.Queue[_Finished | _Cancel | _LeaseLost] = asyncio.Queue()
+        self.lease_until: datetime | None = None  # when this run's lease ends, as last renewed
+        self.lease_lost = False
         self.finished = False
         self.ended: RunRecord | None = None
         self.reply: JSONObject | None = None  # a Succeeded Response's outputs, told once committed
@@ -722,6 +767,7 @@ class _RunDriver:
         fence = self.engine.fence
         if fence is not None and not fence.allows(self.run):
             raise RunFencedError(f"run '{self.run.id}' (epoch {self.run.epoch}): the location stepped down")
+        self._check_lease()
         batch, self.starts = self.starts, []
         launch: list[tuple[ActionDef, ActionRecord]] = []
         for name, repetition in batch:
@@ -741,6 +787,9 @@ class _RunDriver:
         for item in items:
             if self.finished:
                 return
+            if isinstance(item, _LeaseLost):
+                self._check_lease()  # raises: the lease is lost
+                continue
             if isinstance(item, _Cancel):
                 self.terminate(CANCELLED, None)
                 return
@@ -751,6 +800,29 @@ class _RunDriver:
     def request_cancel(self) -> None:
         self.results.put_nowait(_CANCEL)
 
+    def lose_lease(self) -> None:
+        """Told by the renewer that another process holds the run now."""
+        if not self.lease_lost:
+            self.lease_lost = True
+            self.results.put_nowait(_LEASE_LOST)
+
+    def _check_lease(self) -> None:
+        """Raise `RunLeaseLostError` unless the run is still ours: before any action starts and any
+        commit. Costs a clock read; the store is asked only when the lease is lost or its renewal is
+        overdue by a whole period on this clock (this process stalled, or the store was unreachable),
+        since then another process may have taken the run over."""
+        if not self.lease_lost and self.lease_until is not None:
+            margin = timedelta(seconds=self.engine.lease_seconds / 3)
+            if self.clock.now() >= self.lease_until - margin:
+                renewed = self.engine.confirm_lease(self.run.id)
+                if renewed is None:
+                    self.lease_lost = True
+                else:
+                    self.lease_until = renewed
+        if self.lease_lost:
+            _log.warning("run %s: its lease was taken over; this process stops driving it", self.run.id)
+            raise RunLeaseLostError(f"run '{self.run.id}': its lease lapsed and another process took it over")
+
     def _has_pending(self) -> bool:
         pending = self.pending
         return bool(pending.actions) or pending.variables is not None or pending.status is not None
@@ -758,6 +830,7 @@ class _RunDriver:
     async def _flush(self) -> None:
         if not self._has_pending():
             return
+        self._check_lease()
         update, self.pending = self.pending, RunUpdate(self.run.id)
         await self.engine.commit(update)
         if self.reply is not None and not self.reply_told:

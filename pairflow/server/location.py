@@ -8,9 +8,10 @@ Errors are `ApiError`s carrying Logic Apps' error code and the HTTP status they 
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -90,6 +91,7 @@ class Endpoint:
     access_key: str
     schemas: Mapping[str, Validator] = field(default_factory=dict)
     signatures: dict[str, str] = field(default_factory=dict)  # trigger -> expected sig, filled lazily
+    checked_at: float = 0.0  # time.monotonic() when last found current in the store
 
     def signature_matches(self, workflow: str, trigger: str, sp: str, sv: str, sig: str) -> bool:
         """Constant-time check against the cached signature for the current sp and sv."""
@@ -184,6 +186,9 @@ class Location:
         self.clock: Clock = clock or SystemClock()
         self._new_id = new_id or (lambda: uuid.uuid4().hex)
         self._endpoints: dict[str, Endpoint] = {}
+        # How long a cached endpoint is served before the store is asked whether another process
+        # redeployed, disabled or re-keyed the workflow: as often as the run leases are renewed.
+        self.endpoint_ttl = engine.lease_seconds / 3
         self.accepting = False
         # Set with synchronous replication: waits (bounded) until a peer stored a new run, so a
         # Request call is answered only then (pairflow.continuity.replication).
@@ -435,11 +440,17 @@ class Location:
 
     # -- triggers ----------------------------------------------------------------------------------
     def endpoint(self, name: str) -> Endpoint:
-        """The latest deployed version's endpoint data (cached until the workflow changes)."""
+        """The latest deployed version's endpoint data: cached until the workflow changes here, and
+        checked against the store at most every `endpoint_ttl` seconds, since other processes sharing
+        the store deploy too. The hot path costs a clock read."""
         cached = self._endpoints.get(name)
-        if cached is not None:
+        now = time.monotonic()
+        if cached is not None and now - cached.checked_at < self.endpoint_ttl:
             return cached
         version = self._latest(name)
+        if cached is not None and self._still_current(cached, version):
+            self._endpoints[name] = current = replace(cached, checked_at=now)
+            return current
         model = build_definition(version.definition)
         key = self.store.get_access_key(name)
         if key is None:  # deployed before keys existed: make one now
@@ -456,9 +467,17 @@ class Location:
             has_response=any(action.type == "Response" for action in model.all_actions.values()),
             access_key=key,
             schemas=schemas,
+            checked_at=now,
         )
         self._endpoints[name] = endpoint
         return endpoint
+
+    def _still_current(self, cached: Endpoint, latest: WorkflowVersion) -> bool:
+        """Whether the store's latest version and access key are the ones the endpoint was built for."""
+        served = cached.version
+        if (latest.version, latest.enabled) != (served.version, served.enabled):
+            return False
+        return self.store.get_access_key(latest.name) == cached.access_key
 
     def trigger_of(self, name: str, trigger: str) -> tuple[Endpoint, TriggerDef]:
         endpoint = self.endpoint(name)

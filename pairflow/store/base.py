@@ -96,6 +96,18 @@ class Store(ABC):
     def renew_leases(self, owner: str, lease_until: datetime) -> int:
         """Extend every lease held by `owner`; returns how many."""
 
+    def renew_run_leases(self, owner: str, run_ids: Sequence[str], lease_until: datetime) -> set[str]:
+        """`renew_leases`, telling which of `run_ids` `owner` still holds: a run missing from the
+        answer was taken over (its lease had lapsed) or ended, and its driver must stop. This default
+        renews, then reads each run back; a backend does it in one statement."""
+        self.renew_leases(owner, lease_until)
+        held: set[str] = set()
+        for run_id in run_ids:
+            run = self.get_run(run_id)
+            if run is not None and run.owner == owner:
+                held.add(run_id)
+        return held
+
     @abstractmethod
     def release_run(self, run_id: str, owner: str) -> None: ...
 
@@ -117,12 +129,7 @@ class Store(ABC):
         for run in self.unfinished_runs():
             if len(claimed) >= limit:
                 break
-            free = (
-                run.owner is None
-                or run.lease_until is None
-                or run.lease_until < now
-                or run.owner in dead
-            )
+            free = run.owner is None or run.lease_until is None or run.lease_until < now or run.owner in dead
             if free and self.acquire_run(run.id, owner, now, lease_until, tuple(dead)):
                 claimed.append(replace(run, owner=owner, lease_until=lease_until))
         return claimed

@@ -414,6 +414,13 @@ class PostgresStore(Store):
         query = self._queries["renew_leases"]
         return self._write(place, lambda connection: max(connection.execute(query, params).rowcount, 0))
 
+    def renew_run_leases(self, owner: str, run_ids: Sequence[str], lease_until: datetime) -> set[str]:
+        place = f"leases of {owner}"
+        params = {"owner": owner, "lease_until": _utc(lease_until, place, "lease_until")}
+        query = self._queries["renew_leases_returning"]
+        rows = self._write(place, lambda connection: connection.execute(query, params).fetchall())
+        return {str(row[0]) for row in rows} & set(run_ids)
+
     def release_run(self, run_id: str, owner: str) -> None:
         query = self._queries["release_run"]
         self._write(

@@ -281,6 +281,13 @@ class SqliteStore(Store):
         with self._write(place) as connection:
             return connection.execute(self._queries["renew_leases"], params).rowcount
 
+    def renew_run_leases(self, owner: str, run_ids: Sequence[str], lease_until: datetime) -> set[str]:
+        place = f"leases of {owner}"
+        params = {"owner": owner, "lease_until": dump_time(lease_until, place, "lease_until")}
+        with self._write(place) as connection:
+            rows = connection.execute(self._queries["renew_leases_returning"], params).fetchall()
+        return {str(row[0]) for row in rows} & set(run_ids)
+
     def release_run(self, run_id: str, owner: str) -> None:
         with self._write(f"run {run_id}") as connection:
             connection.execute(self._queries["release_run"], {"id": run_id, "owner": owner})

@@ -174,6 +174,10 @@ WHERE id = %(id)s
 -- name: renew_leases
 UPDATE runs SET lease_until = %(lease_until)s WHERE owner = %(owner)s;
 
+-- name: renew_leases_returning
+-- renew_run_leases: every lease of the owner, answering which runs it still holds
+UPDATE runs SET lease_until = %(lease_until)s WHERE owner = %(owner)s RETURNING id;
+
 -- name: release_run
 UPDATE runs SET owner = NULL, lease_until = NULL WHERE id = %(id)s AND owner = %(owner)s;
 

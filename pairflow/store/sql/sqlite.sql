@@ -134,6 +134,10 @@ WHERE id = :id
 -- name: renew_leases
 UPDATE runs SET lease_until = :lease_until WHERE owner = :owner;
 
+-- name: renew_leases_returning
+-- renew_run_leases: every lease of the owner, answering which runs it still holds
+UPDATE runs SET lease_until = :lease_until WHERE owner = :owner RETURNING id;
+
 -- name: release_run
 UPDATE runs SET owner = NULL, lease_until = NULL WHERE id = :id AND owner = :owner;
 
