@@ -283,7 +283,7 @@ class Continuity(Voter):
             role = role or ("secondary" if self.voters else "primary")  # alone, a location is active
             self.commit(replace(doc, peers=dict(self.peers)), "initialized", {"role": role})
             if role == "primary":
-                await self.activate("initial role primary")
+                await self._take_up_primary()
         elif doc.active:
             # A restart: act only on a lease confirmed again now (sole authority ends with the process).
             if doc.sole:
@@ -291,6 +291,20 @@ class Continuity(Voter):
             await self.renew()
         else:
             await self._learn_from_peers()
+
+    async def _take_up_primary(self) -> None:
+        """The configured primary activates; when its peers are not up yet (no majority of three or
+        more voters) it is active *pending*: it asks every lease/3 and acts once a majority confirms
+        ("lease-regained"), like an active location after a restart, instead of failing to start."""
+        try:
+            await self.activate("initial role primary")
+        except ApiError as error:
+            if error.code != "NoQuorum":
+                raise
+            async with self.lock:
+                leader = Leader(self.name, self.url, self.doc.epoch)
+                pending = replace(self.doc, active=True, sole=False, lease_until=None, leader=leader)
+                self.commit(pending, "activated", {"reason": "initial role primary", "pending": str(error)})
 
     async def stop(self) -> None:
         if self._task is not None:
