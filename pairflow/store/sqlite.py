@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -27,11 +26,9 @@ from pairflow.store.base import Store
 from pairflow.store.codec import (
     canonical_json,
     dump_json,
-    dump_optional_json,
     dump_optional_time,
     dump_time,
     load_json,
-    load_optional_time,
     load_time,
 )
 from pairflow.store.namedsql import load_queries
@@ -44,10 +41,12 @@ from pairflow.store.records import (
     TriggerFire,
     WorkflowVersion,
 )
+from pairflow.store.rows import RowCodec
 from pairflow.store.settings import BUSY_TIMEOUT_SECONDS, DEFAULT_DURABILITY, Durability
 from pairflow.store.sqlite_migrate import migrate
 
 _Row = tuple[Any, ...]
+_ROWS = RowCodec(time_out=dump_time, time_in=load_time, json_in=load_json)
 
 # The optional filters of `list_runs_filtered`, each with its condition (values are bound parameters).
 _RUN_FILTERS = (
@@ -112,7 +111,7 @@ class SqliteStore(Store):
             latest = connection.execute(self._queries["latest_workflow"], {"name": name}).fetchone()
             live = latest is not None and not latest[7]
             if live and latest[4] == fingerprint:
-                return _workflow(latest)
+                return _ROWS.workflow(latest)
             params: dict[str, Any] = {
                 "name": name,
                 # after a delete the numbering continues, so a version number never means two things
@@ -142,12 +141,12 @@ class SqliteStore(Store):
             else:
                 query = self._queries["workflow_version"]
                 row = connection.execute(query, {"name": name, "version": version}).fetchone()
-        return None if row is None else _workflow(row)
+        return None if row is None else _ROWS.workflow(row)
 
     def list_workflows(self) -> list[WorkflowVersion]:
         with self._read("workflows") as connection:
             rows = connection.execute(self._queries["latest_workflows"]).fetchall()
-        return [_workflow(row) for row in rows]
+        return [_ROWS.workflow(row) for row in rows]
 
     def set_workflow_enabled(self, name: str, enabled: bool) -> bool:
         params = {"name": name, "enabled": 1 if enabled else 0}
@@ -174,14 +173,14 @@ class SqliteStore(Store):
 
     # -- runs ----------------------------------------------------------------------------------------
     def create_run(self, run: RunRecord) -> None:
-        params = _run_params(run)
+        params = _ROWS.run_params(run)
         with self._write(f"run {run.id}") as connection:
             self._insert_run(connection, params)
 
     def get_run(self, run_id: str) -> RunRecord | None:
         with self._read(f"run {run_id}") as connection:
             row = connection.execute(self._queries["get_run"], {"id": run_id}).fetchone()
-        return None if row is None else _run(row)
+        return None if row is None else _ROWS.run(row)
 
     def list_runs(
         self, workflow: str | None = None, status: str | None = None, limit: int = 100
@@ -193,7 +192,7 @@ class SqliteStore(Store):
         params = {"workflow": workflow, "status": status, "limit": max(limit, 0)}
         with self._read("runs") as connection:
             rows = connection.execute(self._queries[name], params).fetchall()
-        return [_run(row) for row in rows]
+        return [_ROWS.run(row) for row in rows]
 
     def list_runs_filtered(
         self,
@@ -216,12 +215,12 @@ class SqliteStore(Store):
         query = _filtered_runs_query(self._queries["runs_filtered"], given)
         with self._read("runs") as connection:
             rows = connection.execute(query, params).fetchall()
-        return [_run(row) for row in rows]
+        return [_ROWS.run(row) for row in rows]
 
     def load_actions(self, run_id: str) -> list[ActionRecord]:
         with self._read(f"run {run_id}") as connection:
             rows = connection.execute(self._queries["load_actions"], {"run_id": run_id}).fetchall()
-        return [_action(row) for row in rows]
+        return [_ROWS.action(row) for row in rows]
 
     def commit(self, updates: Sequence[RunUpdate]) -> None:
         if not updates:
@@ -231,12 +230,12 @@ class SqliteStore(Store):
         unchanged: list[str] = []  # runs whose row the update leaves alone: only checked to exist
         action_rows: list[dict[str, Any]] = []
         for update in updates:
-            step = _run_step(update)
+            step = _ROWS.run_step(update)
             if step is None:
                 unchanged.append(update.run_id)
             else:
                 run_steps.append(step)
-            action_rows.extend(_action_params(update.run_id, action) for action in update.actions)
+            action_rows.extend(_ROWS.action_params(update.run_id, action) for action in update.actions)
         queries = self._queries
         with self._write(f"commit of {len(updates)} update(s)") as connection:
             if unchanged:
@@ -253,7 +252,7 @@ class SqliteStore(Store):
     def unfinished_runs(self) -> list[RunRecord]:
         with self._read("runs") as connection:
             rows = connection.execute(self._queries["unfinished_runs"]).fetchall()
-        return [_run(row) for row in rows]
+        return [_ROWS.run(row) for row in rows]
 
     # -- leases --------------------------------------------------------------------------------------
     def acquire_run(
@@ -317,7 +316,7 @@ class SqliteStore(Store):
         if not fires:
             return []
         # Encode everything before the transaction: a bad value fails the batch before any write.
-        prepared = [_prepared_fire(fire) for fire in fires]
+        prepared = [_ROWS.prepared_fire(fire) for fire in fires]
         queries = self._queries
         fired: list[bool] = []
         with self._write(
@@ -353,7 +352,7 @@ class SqliteStore(Store):
         params = {"workflow": workflow, "trigger": trigger, "limit": max(limit, 0)}
         with self._read(f"history of {workflow}") as connection:
             rows = connection.execute(self._queries[name], params).fetchall()
-        return [_event(row) for row in rows]
+        return [_ROWS.event(row) for row in rows]
 
     # -- continuity ----------------------------------------------------------------------------------
     def get_meta(self, key: str) -> tuple[JSONObject, int] | None:
@@ -371,7 +370,7 @@ class SqliteStore(Store):
     ) -> int:
         place = f"meta {key}"
         params: dict[str, Any] = {"key": key, "value": dump_json(value, place, "value")}
-        event_row = _location_event_params(event) if event is not None else None
+        event_row = _ROWS.location_event_params(event) if event is not None else None
         with self._write(place) as connection:
             if expected_version is None:
                 connection.execute(self._queries["upsert_meta"], params)
@@ -493,17 +492,6 @@ def _fingerprint(definition: JSONObject, parameters: JSONObject) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _workflow(row: _Row) -> WorkflowVersion:
-    return WorkflowVersion(
-        name=row[0],
-        version=row[1],
-        definition=load_json(row[2]),
-        parameters=load_json(row[3]),
-        created_at=load_time(row[5]),
-        enabled=bool(row[6]),
-    )
-
-
 @cache
 def _filtered_runs_query(template: str, given: tuple[bool, ...]) -> str:
     """The runs query with a condition for each filter given (at most 32 texts, each prepared once)."""
@@ -517,185 +505,3 @@ def _json_object(text: str, place: str) -> JSONObject:
     if not isinstance(value, dict):
         raise StoreError(f"{place}: the stored value is not a JSON object: {text[:80]}")
     return value
-
-
-def _run_params(run: RunRecord) -> dict[str, Any]:
-    place = f"run {run.id}"
-    trigger_name = run.trigger.get("name")
-    return {
-        "id": run.id,
-        "workflow": run.workflow,
-        "version": run.version,
-        "status": run.status,
-        "trigger": dump_json(run.trigger, place, "trigger"),
-        "trigger_name": trigger_name if isinstance(trigger_name, str) else None,
-        "created_at": dump_time(run.created_at, place, "created_at"),
-        "variables": dump_json(run.variables, place, "variables"),
-        "outputs": dump_optional_json(run.outputs, place, "outputs"),
-        "error": dump_optional_json(run.error, place, "error"),
-        "response": dump_optional_json(run.response, place, "response"),
-        "ended_at": dump_optional_time(run.ended_at, place, "ended_at"),
-        "owner": run.owner,
-        "lease_until": dump_optional_time(run.lease_until, place, "lease_until"),
-        "parent_run": run.parent_run,
-        "epoch": run.epoch,
-    }
-
-
-def _run(row: _Row) -> RunRecord:
-    return RunRecord(
-        id=row[0],
-        workflow=row[1],
-        version=row[2],
-        status=row[3],
-        trigger=load_json(row[4]),
-        created_at=load_time(row[5]),
-        variables=load_json(row[6]),
-        outputs=load_json(row[7]),
-        error=load_json(row[8]),
-        response=load_json(row[9]),
-        ended_at=load_optional_time(row[10]),
-        owner=row[11],
-        lease_until=load_optional_time(row[12]),
-        parent_run=row[13],
-        epoch=row[14],
-    )
-
-
-def _event_params(event: TriggerEvent) -> dict[str, Any]:
-    place = f"trigger event {event.id}"
-    return {
-        "id": event.id,
-        "workflow": event.workflow,
-        "trigger": event.trigger,
-        "status": event.status,
-        "fired_at": dump_time(event.fired_at, place, "fired_at"),
-        "run_ids": dump_json(list(event.run_ids), place, "run_ids"),
-        "occurrence": event.occurrence,
-        "outputs": dump_optional_json(event.outputs, place, "outputs"),
-        "error": dump_optional_json(event.error, place, "error"),
-    }
-
-
-def _location_event_params(event: LocationEvent) -> dict[str, Any]:
-    place = f"location event {event.id}"
-    return {
-        "id": event.id,
-        "kind": event.kind,
-        "epoch": event.epoch,
-        "at": dump_time(event.at, place, "at"),
-        "location": event.location,
-        "detail": dump_json(event.detail, place, "detail"),
-    }
-
-
-@dataclass(frozen=True, slots=True)
-class _PreparedFire:
-    """A `TriggerFire` encoded into statement parameters."""
-
-    place: str
-    runs: list[dict[str, Any]]
-    event: dict[str, Any]
-    claim: dict[str, Any] | None
-    state: dict[str, Any] | None
-
-
-def _prepared_fire(fire: TriggerFire) -> _PreparedFire:
-    event = fire.event
-    place = f"trigger {event.workflow}/{event.trigger}"
-    runs = []
-    for run in fire.runs:
-        if run.workflow != event.workflow:
-            raise StoreError(f"{place}: run {run.id} belongs to workflow {run.workflow}")
-        runs.append(_run_params(run))
-    claim = None
-    if fire.occurrence_key is not None:
-        claim = {
-            "workflow": event.workflow,
-            "trigger": event.trigger,
-            "key": fire.occurrence_key,
-            "event_id": event.id,
-            "run_ids": dump_json([run.id for run in fire.runs], place, "run ids"),
-        }
-    state = None
-    if fire.state is not None:
-        text = dump_json(fire.state, place, "state")
-        state = {"workflow": event.workflow, "trigger": event.trigger, "state": text}
-    return _PreparedFire(place, runs, _event_params(event), claim, state)
-
-
-def _event(row: _Row) -> TriggerEvent:
-    return TriggerEvent(
-        id=row[0],
-        workflow=row[1],
-        trigger=row[2],
-        status=row[3],
-        fired_at=load_time(row[4]),
-        run_ids=tuple(load_json(row[5])),
-        occurrence=row[6],
-        outputs=load_json(row[7]),
-        error=load_json(row[8]),
-    )
-
-
-def _run_step(update: RunUpdate) -> tuple[str, dict[str, Any]] | None:
-    """The statement an update makes to its run row, or None when it leaves the row alone."""
-    place = f"run {update.run_id}"
-    variables = dump_optional_json(update.variables, place, "variables")
-    if update.status is not None:
-        return "end_run", {
-            "id": update.run_id,
-            "variables": variables,
-            "status": update.status,
-            "outputs": dump_optional_json(update.outputs, place, "outputs"),
-            "error": dump_optional_json(update.error, place, "error"),
-            "response": dump_optional_json(update.response, place, "response"),
-            "ended_at": dump_optional_time(update.ended_at, place, "ended_at"),
-            "release_owner": update.release_owner,
-        }
-    if variables is not None or update.release_owner is not None:
-        return "update_run", {
-            "id": update.run_id,
-            "variables": variables,
-            "release_owner": update.release_owner,
-        }
-    return None
-
-
-def _action_params(run_id: str, action: ActionRecord) -> dict[str, Any]:
-    place = f"run {run_id}: action {action.name}[{action.repetition}]"
-    if action.run_id != run_id:
-        raise StoreError(f"{place}: the record belongs to run {action.run_id}")
-    return {
-        "run_id": run_id,
-        "name": action.name,
-        "repetition": action.repetition,
-        "status": action.status,
-        "attempts": action.attempts,
-        "inputs": dump_optional_json(action.inputs, place, "inputs"),
-        "outputs": dump_optional_json(action.outputs, place, "outputs"),
-        "error": dump_optional_json(action.error, place, "error"),
-        "code": action.code,
-        "start_time": dump_optional_time(action.start_time, place, "start_time"),
-        "end_time": dump_optional_time(action.end_time, place, "end_time"),
-        "tracked_properties": dump_optional_json(action.tracked_properties, place, "tracked_properties"),
-        "state": dump_json(action.state, place, "state"),
-    }
-
-
-def _action(row: _Row) -> ActionRecord:
-    return ActionRecord(
-        run_id=row[0],
-        name=row[1],
-        repetition=row[2],
-        status=row[3],
-        attempts=row[4],
-        inputs=load_json(row[5]),
-        outputs=load_json(row[6]),
-        error=load_json(row[7]),
-        code=row[8],
-        start_time=load_optional_time(row[9]),
-        end_time=load_optional_time(row[10]),
-        tracked_properties=load_json(row[11]),
-        state=load_json(row[12]),
-    )
