@@ -1,1 +1,1 @@
-"""pairflow."""
+"""The command line: thin commands over the public API, with documented exit codes."""

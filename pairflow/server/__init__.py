@@ -1,1 +1,1 @@
-"""pairflow."""
+"""HTTP: the management API (with its OpenAPI document), signed trigger endpoints, health."""
