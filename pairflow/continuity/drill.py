@@ -188,6 +188,14 @@ def describe(event: Event) -> str:
         return f"{where}'s lease lapsed: it stops acting as active"
     if event.kind == "lease-regained":
         return f"{where}'s lease was confirmed again"
+    if event.kind == "adopted-runs":
+        origins = detail.get("from")
+        named = (
+            ", ".join(f"{count} from {origin}" for origin, count in origins.items())
+            if isinstance(origins, dict)
+            else ""
+        )
+        return f"{where} adopted {detail.get('count')} replicated runs in progress ({named}) and resumes them"
     if event.kind == "watchdog-probe-failed":
         return f"{where}'s watchdog: probe {detail.get('probe')} failed: {detail.get('error')}"
     if event.kind == "watchdog-probe-recovered":
