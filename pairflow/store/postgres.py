@@ -52,21 +52,19 @@ from pairflow.errors import (
     StoreUnavailableError,
 )
 from pairflow.jsontypes import JSON, JSONObject
-from pairflow.store.base import Store
 from pairflow.store.codec import canonical_json, dump_json, load_json
 from pairflow.store.namedsql import load_queries
 from pairflow.store.postgres_migrate import migrate
 from pairflow.store.records import (
-    ActionRecord,
     LocationEvent,
     RunRecord,
     RunUpdate,
-    TriggerEvent,
     TriggerFire,
     WorkflowVersion,
 )
 from pairflow.store.rows import RowCodec
 from pairflow.store.settings import BUSY_TIMEOUT_SECONDS, DEFAULT_DURABILITY, Durability
+from pairflow.store.sql import SqlStore
 
 _log = logging.getLogger(__name__)
 
@@ -106,7 +104,7 @@ _CONNECT_PREFIX = re.compile(
 )
 
 
-class PostgresStore(Store):
+class PostgresStore(SqlStore):
     """The store in one PostgreSQL database (or schema: the first of the URL's `search_path`).
 
     A pool of `min_size`..`max_size` connections (1..4 unless the URL's `pool_min_size`/`pool_max_size`
@@ -134,6 +132,7 @@ class PostgresStore(Store):
         self.max_size = max(max_size if max_size is not None else target.max_size, self.min_size)
         self.pool_timeout = pool_timeout if pool_timeout is not None else target.pool_timeout
         self._queries = _queries()
+        self._rows = _ROWS
         self._down = False
         defaults: dict[str, str | int] = {
             "connect_timeout": max(1, int(connect_timeout)),
@@ -177,9 +176,6 @@ class PostgresStore(Store):
     def __enter__(self) -> PostgresStore:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         return f"PostgresStore({self.target!r}, {self.durability!s})"
 
@@ -222,22 +218,6 @@ class PostgresStore(Store):
 
         return self._write(place, work)
 
-    def get_workflow(self, name: str, version: int | None = None) -> WorkflowVersion | None:
-        with self._read(f"workflow {name}") as connection:
-            if version is None:
-                row = connection.execute(self._queries["latest_workflow"], {"name": name}).fetchone()
-                if row is not None and row[7]:
-                    return None  # deleted: only its versions by number remain
-            else:
-                query = self._queries["workflow_version"]
-                row = connection.execute(query, {"name": name, "version": version}).fetchone()
-        return None if row is None else _ROWS.workflow(row)
-
-    def list_workflows(self) -> list[WorkflowVersion]:
-        with self._read("workflows") as connection:
-            rows = connection.execute(self._queries["latest_workflows"]).fetchall()
-        return [_ROWS.workflow(row) for row in rows]
-
     def set_workflow_enabled(self, name: str, enabled: bool) -> bool:
         queries = self._queries
 
@@ -262,11 +242,6 @@ class PostgresStore(Store):
 
         return self._write(f"workflow {name}", work)
 
-    def get_access_key(self, name: str) -> str | None:
-        with self._read(f"access key of {name}") as connection:
-            row = connection.execute(self._queries["get_access_key"], {"workflow": name}).fetchone()
-        return None if row is None else str(row[0])
-
     def set_access_key(self, name: str, key: str) -> None:
         query = self._queries["set_access_key"]
         self._write(
@@ -278,23 +253,6 @@ class PostgresStore(Store):
     def create_run(self, run: RunRecord) -> None:
         params = _ROWS.run_params(run)
         self._write(f"run {run.id}", lambda connection: self._insert_runs(connection, [params]))
-
-    def get_run(self, run_id: str) -> RunRecord | None:
-        with self._read(f"run {run_id}") as connection:
-            row = connection.execute(self._queries["get_run"], {"id": run_id}).fetchone()
-        return None if row is None else _ROWS.run(row)
-
-    def list_runs(
-        self, workflow: str | None = None, status: str | None = None, limit: int = 100
-    ) -> list[RunRecord]:
-        if workflow is None:
-            name = "list_runs" if status is None else "list_runs_with_status"
-        else:
-            name = "list_runs_of_workflow" if status is None else "list_runs_of_workflow_with_status"
-        params = {"workflow": workflow, "status": status, "limit": max(limit, 0)}
-        with self._read("runs") as connection:
-            rows = connection.execute(self._queries[name], params).fetchall()
-        return [_ROWS.run(row) for row in rows]
 
     def list_runs_filtered(
         self,
@@ -318,11 +276,6 @@ class PostgresStore(Store):
         with self._read("runs") as connection:
             rows = connection.execute(query, params).fetchall()
         return [_ROWS.run(row) for row in rows]
-
-    def load_actions(self, run_id: str) -> list[ActionRecord]:
-        with self._read(f"run {run_id}") as connection:
-            rows = connection.execute(self._queries["load_actions"], {"run_id": run_id}).fetchall()
-        return [_ROWS.action(row) for row in rows]
 
     def commit(self, updates: Sequence[RunUpdate]) -> None:
         if not updates:
@@ -358,11 +311,6 @@ class PostgresStore(Store):
                     cursor.executemany(queries["upsert_action"], action_rows)
 
         self._write(f"commit of {len(updates)} update(s)", work)
-
-    def unfinished_runs(self) -> list[RunRecord]:
-        with self._read("runs") as connection:
-            rows = connection.execute(self._queries["unfinished_runs"]).fetchall()
-        return [_ROWS.run(row) for row in rows]
 
     # -- leases --------------------------------------------------------------------------------------
     def acquire_run(
@@ -470,9 +418,6 @@ class PostgresStore(Store):
 
     batches_fires = True
 
-    def fire_trigger(self, fire: TriggerFire) -> bool:
-        return self.fire_triggers([fire])[0]
-
     def fire_triggers(self, fires: Sequence[TriggerFire]) -> list[bool]:
         """All the fires in one transaction. A fire whose key was claimed before (by another process,
         or earlier in this batch) writes nothing: the claim is its first statement, and a concurrent
@@ -509,15 +454,6 @@ class PostgresStore(Store):
             return fired
 
         return self._write(prepared[0].place if len(prepared) == 1 else f"{len(fires)} trigger fires", work)
-
-    def list_trigger_history(
-        self, workflow: str, trigger: str | None = None, limit: int = 100
-    ) -> list[TriggerEvent]:
-        name = "trigger_history_of_workflow" if trigger is None else "trigger_history_of_trigger"
-        params = {"workflow": workflow, "trigger": trigger, "limit": max(limit, 0)}
-        with self._read(f"history of {workflow}") as connection:
-            rows = connection.execute(self._queries[name], params).fetchall()
-        return [_ROWS.event(row) for row in rows]
 
     # -- continuity ----------------------------------------------------------------------------------
     def get_meta(self, key: str) -> tuple[JSONObject, int] | None:

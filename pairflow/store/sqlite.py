@@ -22,7 +22,6 @@ from typing import Any
 
 from pairflow.errors import DuplicateRunError, MetaConflictError, StoreError, StoreUnavailableError
 from pairflow.jsontypes import JSONObject
-from pairflow.store.base import Store
 from pairflow.store.codec import (
     canonical_json,
     dump_json,
@@ -33,16 +32,15 @@ from pairflow.store.codec import (
 )
 from pairflow.store.namedsql import load_queries
 from pairflow.store.records import (
-    ActionRecord,
     LocationEvent,
     RunRecord,
     RunUpdate,
-    TriggerEvent,
     TriggerFire,
     WorkflowVersion,
 )
 from pairflow.store.rows import RowCodec
 from pairflow.store.settings import BUSY_TIMEOUT_SECONDS, DEFAULT_DURABILITY, Durability
+from pairflow.store.sql import SqlStore
 from pairflow.store.sqlite_migrate import migrate
 
 _Row = tuple[Any, ...]
@@ -58,7 +56,7 @@ _RUN_FILTERS = (
 )
 
 
-class SqliteStore(Store):
+class SqliteStore(SqlStore):
     """The store in one SQLite file: one connection for writes and one for reads, each used by one
     thread at a time, so a read from the event loop never waits behind a commit's fsync."""
 
@@ -72,6 +70,7 @@ class SqliteStore(Store):
         self.path = Path(path)
         self.durability = Durability(durability)
         self._queries = load_queries("sqlite")
+        self._rows = _ROWS
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = _open(self.path, self.durability, busy_timeout)
         self._read_lock = threading.Lock()
@@ -91,9 +90,6 @@ class SqliteStore(Store):
 
     def __enter__(self) -> SqliteStore:
         return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"SqliteStore({str(self.path)!r}, {self.durability!s})"
@@ -132,22 +128,6 @@ class SqliteStore(Store):
             enabled=bool(params["enabled"]),
         )
 
-    def get_workflow(self, name: str, version: int | None = None) -> WorkflowVersion | None:
-        with self._read(f"workflow {name}") as connection:
-            if version is None:
-                row = connection.execute(self._queries["latest_workflow"], {"name": name}).fetchone()
-                if row is not None and row[7]:
-                    return None  # deleted: only its versions by number remain
-            else:
-                query = self._queries["workflow_version"]
-                row = connection.execute(query, {"name": name, "version": version}).fetchone()
-        return None if row is None else _ROWS.workflow(row)
-
-    def list_workflows(self) -> list[WorkflowVersion]:
-        with self._read("workflows") as connection:
-            rows = connection.execute(self._queries["latest_workflows"]).fetchall()
-        return [_ROWS.workflow(row) for row in rows]
-
     def set_workflow_enabled(self, name: str, enabled: bool) -> bool:
         params = {"name": name, "enabled": 1 if enabled else 0}
         with self._write(f"workflow {name}") as connection:
@@ -162,11 +142,6 @@ class SqliteStore(Store):
             connection.execute(self._queries["delete_access_key"], {"workflow": name})
         return True
 
-    def get_access_key(self, name: str) -> str | None:
-        with self._read(f"access key of {name}") as connection:
-            row = connection.execute(self._queries["get_access_key"], {"workflow": name}).fetchone()
-        return None if row is None else str(row[0])
-
     def set_access_key(self, name: str, key: str) -> None:
         with self._write(f"access key of {name}") as connection:
             connection.execute(self._queries["set_access_key"], {"workflow": name, "key": key})
@@ -176,23 +151,6 @@ class SqliteStore(Store):
         params = _ROWS.run_params(run)
         with self._write(f"run {run.id}") as connection:
             self._insert_run(connection, params)
-
-    def get_run(self, run_id: str) -> RunRecord | None:
-        with self._read(f"run {run_id}") as connection:
-            row = connection.execute(self._queries["get_run"], {"id": run_id}).fetchone()
-        return None if row is None else _ROWS.run(row)
-
-    def list_runs(
-        self, workflow: str | None = None, status: str | None = None, limit: int = 100
-    ) -> list[RunRecord]:
-        if workflow is None:
-            name = "list_runs" if status is None else "list_runs_with_status"
-        else:
-            name = "list_runs_of_workflow" if status is None else "list_runs_of_workflow_with_status"
-        params = {"workflow": workflow, "status": status, "limit": max(limit, 0)}
-        with self._read("runs") as connection:
-            rows = connection.execute(self._queries[name], params).fetchall()
-        return [_ROWS.run(row) for row in rows]
 
     def list_runs_filtered(
         self,
@@ -216,11 +174,6 @@ class SqliteStore(Store):
         with self._read("runs") as connection:
             rows = connection.execute(query, params).fetchall()
         return [_ROWS.run(row) for row in rows]
-
-    def load_actions(self, run_id: str) -> list[ActionRecord]:
-        with self._read(f"run {run_id}") as connection:
-            rows = connection.execute(self._queries["load_actions"], {"run_id": run_id}).fetchall()
-        return [_ROWS.action(row) for row in rows]
 
     def commit(self, updates: Sequence[RunUpdate]) -> None:
         if not updates:
@@ -248,11 +201,6 @@ class SqliteStore(Store):
                     raise _missing_run(params["id"])
             if action_rows:
                 connection.executemany(queries["upsert_action"], action_rows)
-
-    def unfinished_runs(self) -> list[RunRecord]:
-        with self._read("runs") as connection:
-            rows = connection.execute(self._queries["unfinished_runs"]).fetchall()
-        return [_ROWS.run(row) for row in rows]
 
     # -- leases --------------------------------------------------------------------------------------
     def acquire_run(
@@ -306,9 +254,6 @@ class SqliteStore(Store):
 
     batches_fires = True
 
-    def fire_trigger(self, fire: TriggerFire) -> bool:
-        return self.fire_triggers([fire])[0]
-
     def fire_triggers(self, fires: Sequence[TriggerFire]) -> list[bool]:
         """All the fires in one transaction. No savepoint is needed for a fire to write nothing when
         its key was claimed before: the claim is its first statement. Anything else refused raises
@@ -344,15 +289,6 @@ class SqliteStore(Store):
                     raise
                 fired.append(True)
         return fired
-
-    def list_trigger_history(
-        self, workflow: str, trigger: str | None = None, limit: int = 100
-    ) -> list[TriggerEvent]:
-        name = "trigger_history_of_workflow" if trigger is None else "trigger_history_of_trigger"
-        params = {"workflow": workflow, "trigger": trigger, "limit": max(limit, 0)}
-        with self._read(f"history of {workflow}") as connection:
-            rows = connection.execute(self._queries[name], params).fetchall()
-        return [_ROWS.event(row) for row in rows]
 
     # -- continuity ----------------------------------------------------------------------------------
     def get_meta(self, key: str) -> tuple[JSONObject, int] | None:

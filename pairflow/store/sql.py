@@ -1,0 +1,89 @@
+"""What the SQL backends share: every read that is the same named query on either database.
+
+A backend supplies its named queries (`_queries`), its row codec (`_rows`) and `_read`, a context
+manager that yields a connection whose `execute(query, params)` returns a cursor; the rest of a read
+is written once here (STYLE.md: one store class holds the logic, each database overrides hooks).
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from typing import Any
+
+from pairflow.store.base import Store
+from pairflow.store.records import ActionRecord, RunRecord, TriggerEvent, TriggerFire, WorkflowVersion
+from pairflow.store.rows import RowCodec
+
+
+class SqlStore(Store):
+    _queries: Mapping[str, Any]
+    _rows: RowCodec
+
+    @abstractmethod
+    def _read(self, place: str) -> AbstractContextManager[Any]:
+        """A connection for one or more reads; database errors become StoreError naming `place`."""
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def get_workflow(self, name: str, version: int | None = None) -> WorkflowVersion | None:
+        with self._read(f"workflow {name}") as connection:
+            if version is None:
+                row = connection.execute(self._queries["latest_workflow"], {"name": name}).fetchone()
+                if row is not None and row[7]:
+                    return None  # deleted: only its versions by number remain
+            else:
+                query = self._queries["workflow_version"]
+                row = connection.execute(query, {"name": name, "version": version}).fetchone()
+        return None if row is None else self._rows.workflow(row)
+
+    def list_workflows(self) -> list[WorkflowVersion]:
+        with self._read("workflows") as connection:
+            rows = connection.execute(self._queries["latest_workflows"]).fetchall()
+        return [self._rows.workflow(row) for row in rows]
+
+    def get_access_key(self, name: str) -> str | None:
+        with self._read(f"access key of {name}") as connection:
+            row = connection.execute(self._queries["get_access_key"], {"workflow": name}).fetchone()
+        return None if row is None else str(row[0])
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        with self._read(f"run {run_id}") as connection:
+            row = connection.execute(self._queries["get_run"], {"id": run_id}).fetchone()
+        return None if row is None else self._rows.run(row)
+
+    def list_runs(
+        self, workflow: str | None = None, status: str | None = None, limit: int = 100
+    ) -> list[RunRecord]:
+        if workflow is None:
+            name = "list_runs" if status is None else "list_runs_with_status"
+        else:
+            name = "list_runs_of_workflow" if status is None else "list_runs_of_workflow_with_status"
+        params = {"workflow": workflow, "status": status, "limit": max(limit, 0)}
+        with self._read("runs") as connection:
+            rows = connection.execute(self._queries[name], params).fetchall()
+        return [self._rows.run(row) for row in rows]
+
+    def load_actions(self, run_id: str) -> list[ActionRecord]:
+        with self._read(f"run {run_id}") as connection:
+            rows = connection.execute(self._queries["load_actions"], {"run_id": run_id}).fetchall()
+        return [self._rows.action(row) for row in rows]
+
+    def unfinished_runs(self) -> list[RunRecord]:
+        with self._read("runs") as connection:
+            rows = connection.execute(self._queries["unfinished_runs"]).fetchall()
+        return [self._rows.run(row) for row in rows]
+
+    def fire_trigger(self, fire: TriggerFire) -> bool:
+        return self.fire_triggers([fire])[0]
+
+    def list_trigger_history(
+        self, workflow: str, trigger: str | None = None, limit: int = 100
+    ) -> list[TriggerEvent]:
+        name = "trigger_history_of_workflow" if trigger is None else "trigger_history_of_trigger"
+        params = {"workflow": workflow, "trigger": trigger, "limit": max(limit, 0)}
+        with self._read(f"history of {workflow}") as connection:
+            rows = connection.execute(self._queries[name], params).fetchall()
+        return [self._rows.event(row) for row in rows]
