@@ -281,16 +281,7 @@ class PostgresStore(SqlStore):
         if not updates:
             return
         # Encode everything before the transaction: a bad value fails the batch before any write.
-        run_steps: list[tuple[str, dict[str, Any]]] = []
-        unchanged: list[str] = []  # runs whose row the update leaves alone: only checked to exist
-        action_rows: list[dict[str, Any]] = []
-        for update in updates:
-            step = _ROWS.run_step(update)
-            if step is None:
-                unchanged.append(update.run_id)
-            else:
-                run_steps.append(step)
-            action_rows.extend(_ROWS.action_params(update.run_id, action) for action in update.actions)
+        run_steps, unchanged, action_rows = _ROWS.updates(updates)
         # Rows are locked in id order (stable: one run's updates keep theirs), so that two batches
         # touching the same runs cannot deadlock each other.
         run_steps.sort(key=lambda step: str(step[1]["id"]))

@@ -7,7 +7,7 @@ a `RowCodec` is made with those three conversions and does the rest once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -58,6 +58,22 @@ class RowCodec:
 
     def optional_time_in(self, value: Any) -> datetime | None:
         return None if value is None else self.time_in(value)
+
+    def updates(
+        self, updates: Sequence[RunUpdate]
+    ) -> tuple[list[tuple[str, dict[str, Any]]], list[str], list[dict[str, Any]]]:
+        """A commit's statements: (run-row steps, ids of runs only checked to exist, action rows)."""
+        run_steps: list[tuple[str, dict[str, Any]]] = []
+        unchanged: list[str] = []  # runs whose row the update leaves alone
+        action_rows: list[dict[str, Any]] = []
+        for update in updates:
+            step = self.run_step(update)
+            if step is None:
+                unchanged.append(update.run_id)
+            else:
+                run_steps.append(step)
+            action_rows.extend(self.action_params(update.run_id, action) for action in update.actions)
+        return run_steps, unchanged, action_rows
 
     def workflow(self, row: Row) -> WorkflowVersion:
         return WorkflowVersion(

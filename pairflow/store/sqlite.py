@@ -179,16 +179,7 @@ class SqliteStore(SqlStore):
         if not updates:
             return
         # Encode everything before the transaction: a bad value fails the batch before any write.
-        run_steps: list[tuple[str, dict[str, Any]]] = []
-        unchanged: list[str] = []  # runs whose row the update leaves alone: only checked to exist
-        action_rows: list[dict[str, Any]] = []
-        for update in updates:
-            step = _ROWS.run_step(update)
-            if step is None:
-                unchanged.append(update.run_id)
-            else:
-                run_steps.append(step)
-            action_rows.extend(_ROWS.action_params(update.run_id, action) for action in update.actions)
+        run_steps, unchanged, action_rows = _ROWS.updates(updates)
         queries = self._queries
         with self._write(f"commit of {len(updates)} update(s)") as connection:
             if unchanged:
