@@ -3,11 +3,12 @@
 Starts `pairflow serve` as a subprocess (its own store in a temporary folder, default durability),
 measures the time from process start to /health/ready and the idle RSS (VmRSS), deploys the
 workflow, and drives POSTs of a small JSON body at its callback URL from a SEPARATE process: `wrk`
-(16 connections, 2 threads, a Lua script for the POST) when installed — it is installed with apt-get
-only when missing and --install-wrk is given — else a Python asyncio keep-alive load generator
-(`--load-generator python`, also the fallback). A bare Starlette echo app on uvicorn with the same
-settings (uvloop, httptools, no access log) is measured in the same way, and pairflow's rate is printed
-as a ratio to it. Each figure is the median of --repeat runs.
+(16 connections, 1 thread as in the issue's `wrk -t1 -c16`, a Lua script for the POST) when
+installed — it is installed with apt-get only when missing and --install-wrk is given — else a
+Python asyncio keep-alive load generator (`--load-generator python`, also the fallback). A bare
+Starlette echo app on uvicorn with the same settings (uvloop, httptools, no access log) is
+measured in the same way, and pairflow's rate is printed as a ratio to it. Each figure is the
+median of --repeat runs.
 
     .venv/bin/python bench/bench_http.py [--duration 15] [--connections 16] [--repeat 3]
 
@@ -145,16 +146,17 @@ def _ms(text: str) -> float:
     return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
 
-def drive(url: str, connections: int, duration: float, generator: str) -> tuple[float, float, float]:
+def drive(
+    url: str, connections: int, duration: float, generator: str, threads: int = 1
+) -> tuple[float, float, float]:
     """Requests/s, p50 ms, p99 ms of POSTing BODY at `url` from a separate process."""
     if generator == "wrk":
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
             script.write(WRK_SCRIPT % BODY)
-        threads = min(2, connections)
         out = subprocess.run(
             [
                 "wrk",
-                f"-t{threads}",
+                f"-t{min(threads, connections)}",
                 f"-c{connections}",
                 f"-d{int(duration)}s",
                 "--latency",
@@ -209,6 +211,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per measurement")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--wrk-threads", type=int, default=1, help="wrk threads (1, as the issue's `wrk -t1 -c16`)"
+    )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--load-generator", choices=("wrk", "python"), default="wrk")
     parser.add_argument("--install-wrk", action="store_true", help="apt-get install wrk when missing")
@@ -233,7 +238,7 @@ def main() -> None:
                     ).json()["value"]
                     check = client.post(target, content=BODY, headers={"content-type": "application/json"})
                     assert check.status_code == 200, check.text
-                rate, p50, p99 = drive(target, args.connections, args.duration, generator)
+                rate, p50, p99 = drive(target, args.connections, args.duration, generator, args.wrk_threads)
             finally:
                 process.terminate()
                 process.communicate(timeout=30)
@@ -241,7 +246,7 @@ def main() -> None:
         try:
             assert bare_process.stdout is not None
             bare_url = bare_process.stdout.readline().strip() + "/echo"
-            bare_rate = drive(bare_url, args.connections, args.duration, generator)[0]
+            bare_rate = drive(bare_url, args.connections, args.duration, generator, args.wrk_threads)[0]
         finally:
             bare_process.terminate()
             bare_process.communicate(timeout=30)

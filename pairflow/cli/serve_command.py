@@ -7,6 +7,7 @@ resumes every unfinished run.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import socket
@@ -136,6 +137,11 @@ def _serve(settings: Settings, sock: socket.socket, base_url: str) -> int:
 
     def announce(location: Location) -> None:
         ready.append(True)
+        # What is alive once the location is ready (modules, the app, cached definitions) lives as
+        # long as the process: frozen, the collector's full passes no longer scan it. Under load
+        # those passes otherwise took up to 30 ms each, stalling every request in flight (the p99).
+        gc.collect()
+        gc.freeze()
         click.echo(f"pairflow serving location {location.name} at {base_url}")
         sys.stdout.flush()
 

@@ -202,6 +202,11 @@ class Continuity(Voter):
             self.store, workflow, location_active=self.acting(), firing=self.split_firing()
         )
 
+    def is_active_under(self, record: roles.Deployment | None, definition: JSONObject) -> bool:
+        """`is_active` for a caller holding the workflow's deployment record and latest definition:
+        no store read, only the location's role (the Request hot path)."""
+        return roles.active_under(record, definition, location_active=self.acting(), firing=self.split_firing)
+
     def recurrence_share(self, workflow: str) -> Share | None:
         """The part of a Recurrence schedule this location fires (None: all of it, unsplit)."""
         firing = self.split_firing()

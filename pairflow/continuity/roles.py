@@ -407,10 +407,24 @@ def fires_here(
 
     `definition` (the latest one, when the caller has it) saves a read for the default mode."""
     record = read_deployment(store, workflow)
+    if record is None and definition is None:
+        return workflow_is_active(deployment_mode(store, workflow), location_active)
+    return active_under(record, definition or {}, location_active=location_active, firing=lambda: firing)
+
+
+def active_under(
+    record: Deployment | None,
+    definition: JSONObject,
+    *,
+    location_active: bool,
+    firing: Callable[[], Firing],
+) -> bool:
+    """`fires_here` for a caller that holds the deployment record and the latest definition (the
+    server caches both with the workflow's endpoint). `firing` is asked only for a split schedule."""
     if record is None:
-        mode = default_mode(definition) if definition is not None else deployment_mode(store, workflow)
-        return workflow_is_active(mode, location_active)
-    return workflow_is_active(record.mode, location_active, split=record.split, firing=firing)
+        return workflow_is_active(default_mode(definition), location_active)
+    split_firing = firing() if record.split is not None else "none"
+    return workflow_is_active(record.mode, location_active, split=record.split, firing=split_firing)
 
 
 def recurrence_share(

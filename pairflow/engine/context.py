@@ -31,6 +31,8 @@ def iso(moment: datetime | None) -> str | None:
     """Logic Apps' spelling of a time: ISO 8601 UTC with a Z."""
     if moment is None:
         return None
+    if moment.tzinfo is UTC:
+        return moment.isoformat()[:-6] + "Z"
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 

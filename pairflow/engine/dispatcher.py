@@ -35,7 +35,7 @@ from pairflow.engine.clock import Clock, SystemClock
 from pairflow.engine.runner import Engine, RunLeasedError, owner_is_dead
 from pairflow.errors import PairflowError, StoreError
 from pairflow.jsontypes import JSONObject
-from pairflow.store.records import ActionRecord, RunRecord
+from pairflow.store.records import ActionRecord, RunRecord, TriggerFire
 
 _log = logging.getLogger(__name__)
 
@@ -73,6 +73,15 @@ class RunLimits:
 
 
 UNLIMITED = RunLimits(None, DEFAULT_MAXIMUM_WAITING_RUNS)
+
+
+@dataclass(frozen=True)
+class FiredRun:
+    """A Request run executing before its fire is written (`Dispatcher.start_fired`)."""
+
+    fire: TriggerFire
+    durable: asyncio.Future[None]  # settles once the fire is written (or with why it was not)
+    reply: asyncio.Future[RunReply | None] | None  # its caller's reply, when one was wanted
 
 
 def run_limits(definition: JSONObject) -> RunLimits:
@@ -155,6 +164,38 @@ class Dispatcher:
         """Execute a just-committed run (no action records yet) now or when its workflow has room."""
         self._enqueue(run, fresh=True)
 
+    def start_fired(self, fire: TriggerFire, *, want_reply: bool) -> FiredRun | None:
+        """Execute the one run of a Request `fire` now, its first commit writing the fire
+        (`Engine.execute_fired`: one transaction for the run and its first steps). The caller waits
+        for `durable` before answering, then for `fired_reply`, registered here already since the
+        reply may be told as soon as the fire is written. None when the run could not start at
+        once (its workflow's concurrency is full, every slot is taken, or the dispatcher stops):
+        the caller then writes the fire itself and `submit`s the run."""
+        if len(fire.runs) != 1 or self._stopping or self._slots.locked():
+            return None
+        run = fire.runs[0]
+        lane = self._lane(run)
+        if not lane.has_room():
+            return None
+        loop = asyncio.get_running_loop()
+        reply = self._expect_reply(run.id) if want_reply else None
+        fired = FiredRun(fire, loop.create_future(), reply)
+        self._launch(lane, run, fresh=True, fire=fired)
+        return fired
+
+    async def fired_reply(self, fired: FiredRun, timeout: float) -> RunReply | None:
+        """`wait_reply` for a run started by `start_fired` with `want_reply`."""
+        assert fired.reply is not None
+        try:
+            return await self._within(fired.reply, timeout)
+        finally:
+            self._forget_reply(fired.fire.runs[0].id, fired.reply)
+
+    def forget_fired(self, fired: FiredRun) -> None:
+        """The caller of a `start_fired` run stopped waiting (an error, a disconnect)."""
+        if fired.reply is not None:
+            self._forget_reply(fired.fire.runs[0].id, fired.reply)
+
     def check_admission(self, workflow: str) -> None:
         """Raise `TooManyWaitingRunsError` when a new run of `workflow` could not even wait.
 
@@ -199,9 +240,7 @@ class Dispatcher:
 
     async def wait_reply(self, run_id: str, timeout: float) -> RunReply | None:
         """The run's reply once its Response is committed or it ended; None after `timeout` seconds."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[RunReply | None] = loop.create_future()
-        self._waiters.setdefault(run_id, []).append(future)
+        future = self._expect_reply(run_id)
         try:
             if run_id not in self._tasks and not self._is_queued(run_id):
                 early = self._reply_from_store(run_id)
@@ -210,11 +249,19 @@ class Dispatcher:
                 self._poll_remote()  # another process executes it
             return await self._within(future, timeout)
         finally:
-            waiters = self._waiters.get(run_id)
-            if waiters is not None and future in waiters:
-                waiters.remove(future)
-                if not waiters:
-                    del self._waiters[run_id]
+            self._forget_reply(run_id, future)
+
+    def _expect_reply(self, run_id: str) -> asyncio.Future[RunReply | None]:
+        future: asyncio.Future[RunReply | None] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(run_id, []).append(future)
+        return future
+
+    def _forget_reply(self, run_id: str, future: asyncio.Future[RunReply | None]) -> None:
+        waiters = self._waiters.get(run_id)
+        if waiters is not None and future in waiters:
+            waiters.remove(future)
+            if not waiters:
+                del self._waiters[run_id]
 
     async def stop(self, grace: float) -> None:
         """Start nothing more; after `grace` seconds cancel the runs still executing.
@@ -315,9 +362,9 @@ class Dispatcher:
             self._limits[key] = limits
         return limits
 
-    def _launch(self, lane: _Lane, run: RunRecord, *, fresh: bool) -> None:
+    def _launch(self, lane: _Lane, run: RunRecord, *, fresh: bool, fire: FiredRun | None = None) -> None:
         lane.executing += 1
-        task = asyncio.get_running_loop().create_task(self._execute(run, fresh))
+        task = asyncio.get_running_loop().create_task(self._execute(run, fresh, fire))
         self._tasks[run.id] = task
         task.add_done_callback(lambda _: self._finished(lane, run.id))
 
@@ -328,10 +375,12 @@ class Dispatcher:
             # Read back from the store: the run may have been cancelled while it waited.
             self._launch(lane, lane.waiting.popleft(), fresh=False)
 
-    async def _execute(self, run: RunRecord, fresh: bool) -> None:
+    async def _execute(self, run: RunRecord, fresh: bool, fire: FiredRun | None = None) -> None:
         async with self._slots:
             try:
-                if fresh:
+                if fire is not None:
+                    await self._engine.execute_fired(fire.fire, fire.durable)
+                elif fresh:
                     # The run was just committed by its trigger: nothing to load back.
                     await self._engine._execute(run, fresh=True)
                 else:

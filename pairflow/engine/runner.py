@@ -94,6 +94,13 @@ INSTANT_TYPES = frozenset(
     }
 )
 
+# Consecutive rounds of instant actions (pure: their results depend on nothing outside the run) are
+# committed together with whatever commits next, a non-instant action's start or the run's end: a
+# crash before that commit re-runs them with nothing seen outside. Bounded, so a long chain of them
+# still commits (and yields the event loop) now and then.
+MAX_UNCOMMITTED_ROUNDS = 32
+MAX_UNCOMMITTED_RECORDS = 256
+
 WorkflowLoader = Callable[[str, int | None], WorkflowVersion | None]
 # Told (run id, Response outputs or None, run status) once a Succeeded Response is committed (status
 # "Running" unless the same commit ended the run) and again when the run ends.
@@ -146,6 +153,18 @@ def _action_timeout(action: ActionDef) -> float | None:
         return None
 
 
+def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
+    """Tell a waiter how a write ended (once; a waiter that gave up cancelled its future)."""
+    if future.done():
+        return
+    if error is None:
+        future.set_result(None)
+    elif isinstance(error, asyncio.CancelledError):  # the waiter's own task was not cancelled
+        future.set_exception(StoreError("the run's first commit was interrupted: the location is stopping"))
+    else:
+        future.set_exception(error)
+
+
 def default_owner() -> str:
     """This process as a lease owner: 'pid@hostname'."""
     return f"{os.getpid()}@{socket.gethostname()}"
@@ -180,17 +199,30 @@ Result = TypeVar("Result")
 class _Batcher(Generic[Item, Result]):
     """Groups the items submitted during one event-loop turn into one store transaction.
 
-    When the store's writes wait for the disk (`Store.offload_writes`), the transaction runs on a
-    worker thread, one at a time: the event loop keeps serving while the next batch gathers, so a
-    slow fsync makes batches larger instead of stalling every caller. Each caller resumes only once
-    its item is durable, whichever way it was written."""
+    A store whose writes may wait for the disk or the network (`Store.offload_writes`) has them run
+    on a worker thread, one at a time, when they are slow: the event loop keeps serving while the
+    next batch gathers, so a slow fsync makes batches larger instead of stalling every caller. Fast
+    writes stay on the loop, where they cost less than the hand-over (the worker contends for the
+    interpreter lock with the loop, and each of its statements may wait for it): the batcher times
+    its writes and switches between the two, re-timing one write on the loop every `PROBE_EVERY`
+    batches while offloading. Each caller resumes only once its item is durable, whichever way."""
+
+    INLINE_SECONDS = 0.003  # a write the loop may wait for (smoothed over recent writes)
+    PROBE_EVERY = 64
 
     def __init__(self, store: Store, *, offload: bool) -> None:
         self._store = store
-        self._offload = offload
+        self._may_offload = offload
+        self._write_seconds = 0.0  # smoothed duration of writes timed on the loop
+        self._offloaded = 0  # batches written on the worker since the last timed one
         self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
         self._scheduled = False
         self._flushing = False
+
+    @property
+    def offloading(self) -> bool:
+        """Whether writes go to the worker thread now (they were slow when last timed)."""
+        return self._may_offload and self._write_seconds > self.INLINE_SECONDS
 
     async def submit(self, item: Item) -> Result:
         loop = asyncio.get_running_loop()
@@ -210,9 +242,17 @@ class _Batcher(Generic[Item, Result]):
         if not batch:
             return
         items = [item for item, _ in batch]
-        if not self._offload:
-            self._settle(batch, self._outcomes(items))
+        if not self.offloading or self._offloaded >= self.PROBE_EVERY:
+            self._offloaded = 0
+            started = time.perf_counter()
+            outcomes = self._outcomes(items)
+            if self._may_offload:
+                # One outlier (a log checkpoint, say) is clamped, so alone it never tips the balance.
+                took = min(time.perf_counter() - started, 4 * self.INLINE_SECONDS)
+                self._write_seconds = 0.8 * self._write_seconds + 0.2 * took
+            self._settle(batch, outcomes)
             return
+        self._offloaded += 1
         self._flushing = True
         asyncio.get_running_loop().create_task(self._flush_on_thread(batch, items))
 
@@ -341,6 +381,12 @@ class Engine:
         self.on_committed: Callable[[Sequence[str]], None] | None = None
 
     # -- public API ----------------------------------------------------------------------------------
+    @property
+    def offloading_writes(self) -> bool:
+        """Whether run commits go to a worker thread now: the store may be slow (`offload_writes`)
+        and its writes were, when last timed on the event loop."""
+        return self._batcher.offloading
+
     async def start_run(
         self,
         workflow: str,
@@ -421,8 +467,37 @@ class Engine:
             raise RunNotFoundError(f"no run with id '{run_id}'")
         return await self._execute(run, fresh=False)
 
-    async def _execute(self, run: RunRecord, *, fresh: bool) -> RunRecord:
-        """`fresh`: the run was just created by this engine, so it has no action records to load."""
+    async def execute_fired(self, fire: TriggerFire, durable: asyncio.Future[None]) -> RunRecord:
+        """Execute the one run of a Request trigger's `fire` before the fire is written: the run's
+        first commit writes the fire, the run as its instant actions left it and their records, in
+        one transaction (for Compose → Response, the whole run). `durable` settles once the fire is
+        written, or with the error that refused it; only then may the caller hear of the run.
+
+        Should the run stop before its first commit, the fire is written as it was prepared (the run
+        Running, as `fire` + `_execute` would have left it), so a settled `durable` always means the
+        run exists."""
+        (run,) = fire.runs
+        try:
+            return await self._execute(run, fresh=True, first=(fire, durable))
+        except BaseException:
+            if not durable.done():  # no commit was attempted: write the fire as prepared
+                try:
+                    await self.fire(fire)
+                except BaseException as error:
+                    _settle(durable, error)
+                    raise
+                _settle(durable, None)
+            raise
+
+    async def _execute(
+        self,
+        run: RunRecord,
+        *,
+        fresh: bool,
+        first: tuple[TriggerFire, asyncio.Future[None]] | None = None,
+    ) -> RunRecord:
+        """`fresh`: the run was just created by this engine, so it has no action records to load.
+        `first`: it was not written yet: its first commit writes this fire (`execute_fired`)."""
         run_id = run.id
         if run.status != RUNNING:
             return run
@@ -446,6 +521,8 @@ class Engine:
             records = [] if fresh else self.store.load_actions(run_id)
             driver = _RunDriver(self, run, version, plan, records)
             driver.lease_until = until
+            if first is not None:
+                driver.fire, driver.durable = first
             self._drivers[run_id] = driver
             self._ensure_renewer()
             try:
@@ -732,6 +809,10 @@ class _RunDriver:
         self.ended: RunRecord | None = None
         self.reply: JSONObject | None = None  # a Succeeded Response's outputs, told once committed
         self.reply_told = False
+        # A Request fire not written yet (`Engine.execute_fired`): the first commit writes it.
+        self.fire: TriggerFire | None = None
+        self.durable: asyncio.Future[None] | None = None
+        self.uncommitted_rounds = 0
 
     # -- the loop ------------------------------------------------------------------------------------
     async def drive(self) -> RunRecord:
@@ -774,7 +855,13 @@ class _RunDriver:
             if self.finished:
                 break
             await self.begin(name, repetition, launch)
-        await self._flush()
+        self.uncommitted_rounds += 1
+        if (
+            launch
+            or self.uncommitted_rounds >= MAX_UNCOMMITTED_ROUNDS
+            or len(self.pending.actions) >= MAX_UNCOMMITTED_RECORDS
+        ):
+            await self._flush()  # what was begun is durable before anything starts outside
         for action, record in launch:
             if not self.finished:
                 self.tasks[record.key] = asyncio.get_running_loop().create_task(self._execute(action, record))
@@ -828,14 +915,31 @@ class _RunDriver:
         return bool(pending.actions) or pending.variables is not None or pending.status is not None
 
     async def _flush(self) -> None:
-        if not self._has_pending():
+        if not self._has_pending() and self.fire is None:
             return
         self._check_lease()
         update, self.pending = self.pending, RunUpdate(self.run.id)
-        await self.engine.commit(update)
+        self.uncommitted_rounds = 0
+        if self.fire is not None:
+            await self._write_fire(self.fire, update)
+        else:
+            await self.engine.commit(update)
         if self.reply is not None and not self.reply_told:
             self.reply_told = True
             self.engine.tell_reply(self.run.id, self.reply, update.status or RUNNING)
+
+    async def _write_fire(self, fire: TriggerFire, update: RunUpdate) -> None:
+        """The first commit of a run not written yet: its fire, carrying the run as `update` leaves
+        it and `update`'s action records."""
+        self.fire = None
+        assert self.durable is not None
+        with_steps = replace(fire, runs=[update.applied_to(self.run)], actions=list(update.actions))
+        try:
+            await self.engine.fire(with_steps)
+        except BaseException as error:
+            _settle(self.durable, error)
+            raise
+        _settle(self.durable, None)
 
     # -- commands ------------------------------------------------------------------------------------
     def record(self, record: ActionRecord) -> None:

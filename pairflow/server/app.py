@@ -146,6 +146,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = open_store(settings.store)
+        store.begin_serving()
         http = httpx.AsyncClient()
         engine = Engine(store, clock=chosen_clock, http_client=http, lease_seconds=settings.run_lease_seconds)
         holder: dict[str, Location] = {}

@@ -91,6 +91,9 @@ class Endpoint:
     access_key: str
     schemas: Mapping[str, Validator] = field(default_factory=dict)
     signatures: dict[str, str] = field(default_factory=dict)  # trigger -> expected sig, filled lazily
+    # The continuity record (mode, split) as last read: whether the workflow is active here is then
+    # decided from the location's role alone, with no store read per request.
+    deployment: roles.Deployment | None = None
     checked_at: float = 0.0  # time.monotonic() when last found current in the store
 
     def signature_matches(self, workflow: str, trigger: str, sp: str, sv: str, sig: str) -> bool:
@@ -211,13 +214,18 @@ class Location:
         await self.engine.aclose()
 
     # -- continuity --------------------------------------------------------------------------------
-    def workflow_is_active(self, workflow: str) -> bool:
-        """Whether this location takes work for the workflow (always, without continuity)."""
-        return self.continuity is None or self.continuity.is_active(workflow)
+    def workflow_is_active(self, workflow: str, endpoint: Endpoint | None = None) -> bool:
+        """Whether this location takes work for the workflow (always, without continuity). With the
+        workflow's cached `endpoint`, its deployment record comes from there instead of the store."""
+        if self.continuity is None:
+            return True
+        if endpoint is None:
+            return self.continuity.is_active(workflow)
+        return self.continuity.is_active_under(endpoint.deployment, endpoint.version.definition)
 
-    def refuse_if_passive(self, workflow: str) -> None:
+    def refuse_if_passive(self, workflow: str, endpoint: Endpoint | None = None) -> None:
         """503 LocationPassive, naming the active location when known, for a workflow not active here."""
-        if self.workflow_is_active(workflow):
+        if self.workflow_is_active(workflow, endpoint):
             return
         from pairflow.continuity.state import active_location_hint
 
@@ -467,17 +475,21 @@ class Location:
             has_response=any(action.type == "Response" for action in model.all_actions.values()),
             access_key=key,
             schemas=schemas,
+            deployment=roles.read_deployment(self.store, name),
             checked_at=now,
         )
         self._endpoints[name] = endpoint
         return endpoint
 
     def _still_current(self, cached: Endpoint, latest: WorkflowVersion) -> bool:
-        """Whether the store's latest version and access key are the ones the endpoint was built for."""
+        """Whether the store's latest version, access key and deployment record are the ones the
+        endpoint was built for."""
         served = cached.version
         if (latest.version, latest.enabled) != (served.version, served.enabled):
             return False
-        return self.store.get_access_key(latest.name) == cached.access_key
+        if self.store.get_access_key(latest.name) != cached.access_key:
+            return False
+        return roles.read_deployment(self.store, latest.name) == cached.deployment
 
     def trigger_of(self, name: str, trigger: str) -> tuple[Endpoint, TriggerDef]:
         endpoint = self.endpoint(name)

@@ -14,18 +14,27 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import functools
 import json
+from typing import cast
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from pairflow.continuity.state import active_location_hint
-from pairflow.engine.dispatcher import Dispatcher
+from pairflow.engine.dispatcher import Dispatcher, FiredRun
 from pairflow.engine.runner import ordered_id
 from pairflow.errors import InputError
 from pairflow.jsontypes import JSON, JSONObject
 from pairflow.server.body import decode_body, read_limited
-from pairflow.server.location import DispatcherLike, Endpoint, Location, match_relative_path
+from pairflow.server.location import (
+    DispatcherLike,
+    Endpoint,
+    Location,
+    RunReplyLike,
+    match_relative_path,
+)
 from pairflow.server.problems import ApiError, not_found
 from pairflow.store.records import RunRecord, TriggerEvent, TriggerFire
 
@@ -34,8 +43,18 @@ CALLBACK_TYPES = frozenset({"Request", "HttpWebhook"})
 _ENCODE_BODY = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def _check_signature(endpoint: Endpoint, workflow: str, trigger: str, request: Request) -> None:
-    query = request.query_params
+@functools.lru_cache(maxsize=1024)
+def _query(raw: bytes) -> dict[str, str]:
+    """A callback URL's query, parsed once per distinct URL: callers send the same one each time."""
+    return dict(parse_qsl(raw.decode("latin-1"), keep_blank_values=True))
+
+
+def query_of(request: Request) -> dict[str, str]:
+    """The request's query parameters (the last of a repeated name, as Starlette's `.get`); a copy."""
+    return dict(_query(request.scope.get("query_string", b"")))
+
+
+def _check_signature(endpoint: Endpoint, workflow: str, trigger: str, query: dict[str, str]) -> None:
     sp, sv, sig = query.get("sp"), query.get("sv"), query.get("sig")
     if not sp or not sv or not sig:
         raise ApiError(
@@ -71,17 +90,16 @@ def _check_schema(endpoint: Endpoint, trigger: str, body: JSON) -> None:
     )
 
 
-def _check_active(location: Location, workflow: str) -> None:
+def _check_active(location: Location, workflow: str, endpoint: Endpoint) -> None:
     """Refuse a call to a workflow that is passive in this location, pointing at the active one.
 
-    Whether it is active is the trigger service's `is_active` (wired by the continuity controller:
-    the location's role and the workflow's deployment mode, `pairflow.continuity.roles`). 503
+    Whether it is active is the location's role and the workflow's deployment mode
+    (`pairflow.continuity.roles`), the mode as cached with the endpoint. 503
     rather than 409: a front door or load balancer takes 503 as "try another backend", which is what
     the caller should do. Checked after the signature, so only holders of a valid callback URL learn
     which location is active.
     """
-    is_active = getattr(location.triggers, "is_active", None)
-    if not callable(is_active) or is_active(workflow):
+    if location.workflow_is_active(workflow, endpoint):
         return
     hint = active_location_hint(location.store)
     pointer = f"the active location is '{hint[0]}' ({hint[1]})" if hint else "the active location is unknown"
@@ -98,10 +116,14 @@ def _check_active(location: Location, workflow: str) -> None:
 
 async def _fire(
     location: Location, workflow: str, trigger: str, outputs: JSONObject, endpoint: Endpoint
-) -> RunRecord:
-    """`Location.fire` on the hot path: the commit is shared with the calls of the same event-loop
-    turn (`Engine.fire`), and the run is created leased to the engine that executes it at once."""
-    location.refuse_if_passive(workflow)
+) -> tuple[RunRecord, FiredRun | None]:
+    """`Location.fire` on the hot path; returns once the run is durable.
+
+    The run is created leased to the engine, which executes it at once when its workflow has room
+    (`Dispatcher.start_fired`): its first commit writes the fire, so a Compose → Response run is one
+    transaction, shared with the other calls of the same event-loop turn. Otherwise the fire is
+    written (shared the same way, `Engine.fire`) and the run queued."""
+    location.refuse_if_passive(workflow, endpoint)
     engine = location.engine
     try:
         run = engine.prepare_run(
@@ -121,8 +143,20 @@ async def _fire(
         fired_at=run.created_at,
         run_ids=(run.id,),
     )
-    await engine.fire(TriggerFire(event=event, runs=[run]))
-    return run
+    fire = TriggerFire(event=event, runs=[run])
+    dispatcher = location.dispatcher
+    if isinstance(dispatcher, Dispatcher):
+        fired = dispatcher.start_fired(fire, want_reply=endpoint.has_response)
+        if fired is not None:
+            try:
+                await fired.durable
+            except BaseException:
+                dispatcher.forget_fired(fired)
+                raise
+            return run, fired
+    await engine.fire(fire)
+    dispatcher.submit(run)
+    return run, None
 
 
 def _admitting(dispatcher: DispatcherLike, workflow: str) -> contextlib.AbstractContextManager[None]:
@@ -154,8 +188,9 @@ async def invoke(request: Request) -> Response:
             "InvalidTriggerType",
             f"The trigger '{trigger}' of type '{trigger_def.type}' cannot be invoked over HTTP.",
         )
-    _check_signature(endpoint, workflow, trigger, request)
-    _check_active(location, workflow)
+    query = query_of(request)
+    _check_signature(endpoint, workflow, trigger, query)
+    _check_active(location, workflow, endpoint)
     if not endpoint.version.enabled:
         raise ApiError(
             409, "WorkflowDisabled", f"The workflow '{workflow}' is disabled and cannot be triggered."
@@ -194,12 +229,22 @@ async def invoke(request: Request) -> Response:
     outputs: JSONObject = {
         "headers": dict(request.headers),
         "body": body,
-        "queries": {key: value for key, value in request.query_params.items() if key != "sig"},
+        "queries": {key: value for key, value in query.items() if key != "sig"},
         "relativePathParameters": parameters,
     }
     with _admitting(location.dispatcher, workflow):
-        run = await _fire(location, workflow, trigger, outputs, endpoint)  # durable before anyone hears
-        location.dispatcher.submit(run)
+        run, fired = await _fire(location, workflow, trigger, outputs, endpoint)  # durable first
+    try:
+        return await _answer(location, endpoint, run, fired, settings.response_timeout)
+    finally:
+        if fired is not None:
+            cast(Dispatcher, location.dispatcher).forget_fired(fired)
+
+
+async def _answer(
+    location: Location, endpoint: Endpoint, run: RunRecord, fired: FiredRun | None, timeout: float
+) -> Response:
+    """The caller's answer for a durable run: its Response, or 202 Accepted without one."""
     if location.acknowledge is not None:  # synchronous replication: a peer holds the run too
         await location.acknowledge(run.id)
     status_url = _status_url(location, run.id)
@@ -209,13 +254,17 @@ async def invoke(request: Request) -> Response:
             status_code=202,
             headers={"x-ms-workflow-run-id": run.id, "Location": status_url},
         )
-    reply = await location.dispatcher.wait_reply(run.id, settings.response_timeout)
+    reply: RunReplyLike | None
+    if fired is not None:
+        reply = await cast(Dispatcher, location.dispatcher).fired_reply(fired, timeout)
+    else:
+        reply = await location.dispatcher.wait_reply(run.id, timeout)
     if reply is None:
         raise ApiError(
             504,
             "ActionResponseTimedOut",
             "The workflow did not reach its Response action within the allotted "
-            f"{settings.response_timeout:g} seconds; the run goes on: see {status_url}.",
+            f"{timeout:g} seconds; the run goes on: see {status_url}.",
             headers={"x-ms-workflow-run-id": run.id, "Location": status_url},
         )
     if reply.response is None:

@@ -284,7 +284,10 @@ def _wrap(spec: RouteSpec) -> Handler:
 
 
 def starlette_routes() -> list[Route]:
-    return [Route(spec.path, _wrap(spec), methods=list(spec.methods)) for spec in ROUTES]
+    """The routes, trigger endpoints first: the router tries them in order, and those take the
+    traffic (no other path starts with /workflows/, so the order changes no match)."""
+    ordered = sorted(ROUTES, key=lambda spec: not spec.path.startswith("/workflows/"))
+    return [Route(spec.path, _wrap(spec), methods=list(spec.methods)) for spec in ordered]
 
 
 # -- OpenAPI ---------------------------------------------------------------------------------------

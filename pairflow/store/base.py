@@ -33,6 +33,11 @@ class Store(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def begin_serving(self) -> None:
+        """Called by long-running processes (`pairflow serve`): start whatever upkeep the backend
+        does in the background rather than inside commits. Stopped by `close`."""
+        return  # most backends have none
+
     # -- workflows -----------------------------------------------------------------------------------
     @abstractmethod
     def put_workflow(
@@ -175,9 +180,9 @@ class Store(ABC):
 
     @abstractmethod
     def fire_trigger(self, fire: TriggerFire) -> bool:
-        """Atomically: claim `fire.occurrence_key` (if any), create `fire.runs`, replace the trigger
-        state (if given) and append the history event. False, with nothing written, when the
-        occurrence key was claimed before."""
+        """Atomically: claim `fire.occurrence_key` (if any), create `fire.runs` with `fire.actions`,
+        replace the trigger state (if given) and append the history event. False, with nothing
+        written, when the occurrence key was claimed before."""
 
     # True when `fire_triggers` writes a batch in one transaction (and so writes none of it when a
     # fire is refused); False for the default below, which writes each fire in its own transaction.

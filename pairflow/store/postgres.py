@@ -430,6 +430,9 @@ class PostgresStore(SqlStore):
                     fired.append(False)  # fired for this occurrence before: this fire writes nothing
                     continue
                 self._insert_runs(connection, fire.runs)
+                if fire.actions:
+                    with connection.cursor() as cursor:
+                        cursor.executemany(queries["upsert_action"], fire.actions)
                 if fire.state is not None:
                     connection.execute(queries["put_trigger_state"], fire.state)
                 try:

@@ -6,7 +6,7 @@ Logic Apps prints them are not required) in JSON.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from pairflow.jsontypes import JSON, JSONObject
@@ -82,6 +82,20 @@ class RunUpdate:
     # ending a run costs no separate release; a lease held by another owner is left alone.
     release_owner: str | None = None
 
+    def applied_to(self, run: RunRecord) -> RunRecord:
+        """The run row as `Store.commit` of this update leaves it (the action records aside): lets a
+        run not yet written be created in the state its first steps put it in."""
+        changed = replace(run)
+        if self.variables is not None:
+            changed.variables = self.variables
+        if self.status is not None:
+            changed.status = self.status
+            changed.outputs, changed.error, changed.response = self.outputs, self.error, self.response
+            changed.ended_at = self.ended_at
+        if self.release_owner is not None and self.release_owner == run.owner:
+            changed.owner, changed.lease_until = None, None
+        return changed
+
 
 @dataclass(frozen=True, slots=True)
 class TriggerEvent:
@@ -110,6 +124,9 @@ class TriggerFire:
     runs: list[RunRecord] = field(default_factory=list)
     occurrence_key: str | None = None
     state: JSONObject | None = None  # the trigger's new state (polling cursor, window, last fire)
+    # Action records of these runs, written with them: the steps a Request run took before anything
+    # was durable (`Engine` runs instant actions first), so one transaction holds the run and them.
+    actions: list[ActionRecord] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

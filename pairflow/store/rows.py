@@ -37,6 +37,7 @@ class PreparedFire:
     event: dict[str, Any]
     claim: dict[str, Any] | None
     state: dict[str, Any] | None
+    actions: list[dict[str, Any]]
 
 
 class RowCodec:
@@ -159,6 +160,12 @@ class RowCodec:
             if run.workflow != event.workflow:
                 raise StoreError(f"{place}: run {run.id} belongs to workflow {run.workflow}")
             runs.append(self.run_params(run))
+        run_ids = {run.id for run in fire.runs}
+        actions = []
+        for action in fire.actions:
+            if action.run_id not in run_ids:
+                raise StoreError(f"{place}: action {action.name} belongs to run {action.run_id}, not fired")
+            actions.append(self.action_params(action.run_id, action))
         claim = None
         if fire.occurrence_key is not None:
             claim = {
@@ -172,7 +179,7 @@ class RowCodec:
         if fire.state is not None:
             text = dump_json(fire.state, place, "state")
             state = {"workflow": event.workflow, "trigger": event.trigger, "state": text}
-        return PreparedFire(place, runs, self.event_params(event), claim, state)
+        return PreparedFire(place, runs, self.event_params(event), claim, state, actions)
 
     def event(self, row: Row) -> TriggerEvent:
         return TriggerEvent(

@@ -10,6 +10,7 @@ A process that finds the lock held waits up to the busy timeout. `Durability` ch
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
 import threading
 import time
@@ -38,7 +39,7 @@ from pairflow.store.records import (
     TriggerFire,
     WorkflowVersion,
 )
-from pairflow.store.rows import RowCodec
+from pairflow.store.rows import PreparedFire, RowCodec
 from pairflow.store.settings import BUSY_TIMEOUT_SECONDS, DEFAULT_DURABILITY, Durability
 from pairflow.store.sql import SqlStore
 from pairflow.store.sqlite_migrate import migrate
@@ -77,8 +78,20 @@ class SqliteStore(SqlStore):
         self._reader: sqlite3.Connection | None = _open(self.path, self.durability, busy_timeout)
         # At FULL every commit waits for the disk: worth running off the event loop.
         self.offload_writes = self.durability is Durability.FULL
+        self._checkpointer: _Checkpointer | None = None
+
+    def begin_serving(self) -> None:
+        """Copy the write-ahead log into the database on a thread of its own, a little at a time.
+        SQLite otherwise does all of it in whichever commit makes the log reach its size limit, a
+        stall of tens of milliseconds for every caller waiting on that commit; that commit still
+        checkpoints (only the writer can restart the log), but finds nearly everything copied."""
+        if self._checkpointer is None:
+            self._checkpointer = _Checkpointer(self.path, self.durability)
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         with self._lock:
             if self._connection is not None:
                 self._connection.close()
@@ -247,39 +260,67 @@ class SqliteStore(SqlStore):
 
     def fire_triggers(self, fires: Sequence[TriggerFire]) -> list[bool]:
         """All the fires in one transaction. No savepoint is needed for a fire to write nothing when
-        its key was claimed before: the claim is its first statement. Anything else refused raises
-        and rolls the whole batch back."""
+        its key was claimed before: the claim is its first statement. The runs, action records and
+        events of the fires that claimed are then inserted by one statement each (a batch of Request
+        calls is three statements, not three per call). Anything refused raises and rolls the whole
+        batch back."""
         if not fires:
             return []
         # Encode everything before the transaction: a bad value fails the batch before any write.
         prepared = [_ROWS.prepared_fire(fire) for fire in fires]
         queries = self._queries
         fired: list[bool] = []
-        with self._write(
-            prepared[0].place if len(prepared) == 1 else f"{len(fires)} trigger fires"
-        ) as connection:
-            for fire in prepared:
-                if (
-                    fire.claim is not None
-                    and connection.execute(queries["claim_occurrence"], fire.claim).rowcount != 1
-                ):
-                    fired.append(False)  # fired for this occurrence before: this fire writes nothing
-                    continue
-                for params in fire.runs:
-                    self._insert_run(connection, params)
-                if fire.state is not None:
-                    connection.execute(queries["put_trigger_state"], fire.state)
+        runs: list[dict[str, Any]] = []
+        actions: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
+        place = prepared[0].place if len(prepared) == 1 else f"{len(fires)} trigger fires"
+        try:
+            with self._write(place) as connection:
+                for fire in prepared:
+                    if (
+                        fire.claim is not None
+                        and connection.execute(queries["claim_occurrence"], fire.claim).rowcount != 1
+                    ):
+                        fired.append(False)  # fired for this occurrence before: this fire writes nothing
+                        continue
+                    if fire.state is not None:
+                        connection.execute(queries["put_trigger_state"], fire.state)
+                    runs += fire.runs
+                    actions += fire.actions
+                    events.append(fire.event)
+                    fired.append(True)
                 try:
-                    connection.execute(queries["insert_trigger_event"], fire.event)
+                    connection.executemany(queries["insert_run"], runs)
+                    connection.executemany(queries["upsert_action"], actions)
+                    connection.executemany(queries["insert_trigger_event"], events)
                 except sqlite3.IntegrityError as exc:
-                    if "trigger_history.id" in str(exc):
-                        event_id = fire.event["id"]
-                        raise StoreError(
-                            f"{fire.place}: trigger event {event_id}: an event with that id exists already"
-                        ) from exc
+                    if "runs.id" in str(exc) or "trigger_history.id" in str(exc):
+                        raise _TakenId(str(exc)) from exc  # named once the batch is rolled back
                     raise
-                fired.append(True)
+        except _TakenId as taken:
+            raise self._taken_id_error(str(taken), runs, events, prepared) from taken.__cause__
         return fired
+
+    def _taken_id_error(
+        self,
+        message: str,
+        runs: list[dict[str, Any]],
+        events: list[dict[str, Any]],
+        prepared: list[PreparedFire],
+    ) -> StoreError:
+        """Which run or event id of a refused batch was taken: by a row stored before, or twice in
+        the batch."""
+        is_run = "runs.id" in message
+        ids = [row["id"] for row in (runs if is_run else events)]
+        query = self._queries["get_run" if is_run else "trigger_event_exists"]
+        with self._read("taken ids") as connection:
+            stored = [i for i in ids if connection.execute(query, {"id": i}).fetchone() is not None]
+        twice = [i for i in ids if ids.count(i) > 1]
+        taken = (stored or twice or ["?"])[0]
+        if is_run:
+            return DuplicateRunError(f"run {taken}: a run with that id exists already")
+        where = next((fire.place for fire in prepared if fire.event["id"] == taken), prepared[0].place)
+        return StoreError(f"{where}: trigger event {taken}: an event with that id exists already")
 
     # -- continuity ----------------------------------------------------------------------------------
     def get_meta(self, key: str) -> tuple[JSONObject, int] | None:
@@ -369,6 +410,52 @@ class SqliteStore(SqlStore):
         if self._connection is None:
             raise StoreError(f"{place}: the store at {self.path} is closed")
         return self._connection
+
+
+class _Checkpointer:
+    """A thread that checkpoints the log (PASSIVE: never blocking readers or writers) whenever it
+    grew past `LOG_PAGES` pages, a fraction of the writer's own limit (SQLite's default, 1000)."""
+
+    LOG_PAGES = 200
+    EVERY_SECONDS = 0.1
+
+    def __init__(self, path: Path, durability: Durability) -> None:
+        self._path = path
+        self._log = Path(f"{path}-wal")
+        self._stopped = threading.Event()
+        self._connection = _open(path, durability, BUSY_TIMEOUT_SECONDS)
+        self._limit = self.LOG_PAGES * int(self._connection.execute("PRAGMA page_size").fetchone()[0])
+        self._thread = threading.Thread(target=self._run, name=f"checkpoints of {path.name}", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stopped.wait(self.EVERY_SECONDS):
+                try:
+                    grown = self._log.stat().st_size > self._limit
+                except OSError:
+                    grown = False
+                if grown:
+                    self.checkpoint()
+        finally:
+            self._connection.close()
+
+    def checkpoint(self) -> None:
+        try:
+            self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        except sqlite3.Error as exc:  # busy with another process's checkpoint, say: next round
+            _log.debug("checkpoint of %s skipped: %s", self._path, exc)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=30)
+
+
+class _TakenId(Exception):
+    """A batch inserted a run or event id that exists: raised through the rollback, then named."""
+
+
+_log = logging.getLogger(__name__)
 
 
 def _open(path: Path, durability: Durability, busy_timeout: float) -> sqlite3.Connection:

@@ -162,14 +162,13 @@ def test_a_workflow_the_location_refuses_leaves_every_workflow_undeployed(
 
 
 def test_a_passive_location_answers_a_request_with_503_naming_the_active_one(tmp_path: Path) -> None:
-    settings: Settings = make_settings(tmp_path)
+    settings: Settings = make_settings(tmp_path, role="secondary")
 
     async def scenario(client: httpx.AsyncClient, app: Any) -> None:
         body = {**request_response_workflow(), "mode": "active-passive"}
         await deploy(client, "orders", body)
         url = await callback(client, "orders")
         location = app.state.location
-        location.triggers.is_active = lambda workflow: False  # what a passive location's role says
         leader = state.Doc(epoch=3, leader=state.Leader("east", "http://east.test:8081", 3))
         _, version = state.load(location.store)
         state.save(location.store, leader, version, None)

@@ -14,7 +14,8 @@ import asyncio
 import sqlite3
 import struct
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -24,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from pairflow.engine.runner import Engine
+from pairflow.store.records import RunUpdate
 from pairflow.store.settings import Durability
 from pairflow.store.sqlite import SqliteStore
 from tests.engine.conftest import compose, deploy
@@ -93,8 +95,14 @@ def test_concurrent_runs_share_transactions_with_group_commit(tmp_path: Path) ->
     single = transactions_for_concurrent_runs(tmp_path / "single", group_commit=False)
     # Each run is created in a transaction of its own (Engine.run); the rest are its updates.
     grouped_updates, single_updates = grouped - RUNS, single - RUNS
-    assert single_updates >= 2 * RUNS  # without grouping every run commits its steps alone
+    assert single_updates >= RUNS  # without grouping every run commits its steps alone
     assert grouped_updates * (RUNS // 2) <= single_updates  # with it, the runs' steps share them
+
+
+def test_a_chain_of_instant_actions_commits_once_with_the_run_end(tmp_path: Path) -> None:
+    # Compose → Compose → Compose: pure steps, nothing outside sees them before the run ends, so
+    # one commit holds all three and the end (a crash before it re-runs them, unseen).
+    assert transactions_for_concurrent_runs(tmp_path, group_commit=False) == RUNS + RUNS
 
 
 @dataclass
@@ -197,3 +205,51 @@ def test_successor_starts_and_caller_is_answered_only_after_records_are_durable(
     assert len(watcher.seen) == 2 * RUNS  # the check really ran for every run
     assert watcher.violations == []
     assert answered_before_durable == []
+
+
+class SlowDisk(SqliteStore):
+    """A real store on a disk whose every commit takes `delay` seconds more."""
+
+    delay = 0.0
+
+    def commit(self, updates: Sequence[RunUpdate]) -> None:
+        time.sleep(self.delay)
+        super().commit(updates)
+
+
+def test_slow_commits_go_to_a_worker_thread_and_fast_ones_come_back_to_the_loop(tmp_path: Path) -> None:
+    store = SlowDisk(tmp_path / "store.db", Durability.FULL)
+    with store:
+        name = deploy(store, {"Only": compose(1)})
+
+        async def go() -> None:
+            engine = Engine(store)
+            ticks = 0
+
+            async def ticker() -> None:
+                nonlocal ticks
+                while True:
+                    await asyncio.sleep(0.001)
+                    ticks += 1
+
+            beat = asyncio.get_running_loop().create_task(ticker())
+            try:
+                assert not engine.offloading_writes  # nothing timed yet: the loop writes
+                store.delay = 0.02
+                for _ in range(5):
+                    await engine.run(name)
+                assert engine.offloading_writes
+                ticks = 0
+                await engine.run(name)  # its commit waits 20 ms on the worker: the loop goes on
+                assert ticks >= 5
+                store.delay = 0.0
+                for _ in range(2000):
+                    await engine.run(name)
+                    if not engine.offloading_writes:
+                        break
+                assert not engine.offloading_writes  # re-timed on the loop now and then, found fast
+            finally:
+                beat.cancel()
+                await engine.aclose()
+
+        asyncio.run(go())

@@ -105,3 +105,27 @@ def test_a_disable_and_a_new_key_in_another_process_are_honoured(tmp_path: Path,
     assert statuses[0] == 200 and statuses[2] == 200
     assert statuses[1] in (401, 403)
     assert statuses[3] >= 400 and statuses[3] != 500
+
+
+def test_a_new_deployment_mode_from_another_process_is_honoured_with_the_same_definition(
+    tmp_path: Path, store_url: str
+) -> None:
+    # A passive location: an active-active workflow takes calls, an active-passive one is refused.
+    # Redeploying the same definition as active-passive makes no new version, only a new
+    # deployment record, which the other process's cached endpoint must notice too.
+    statuses: list[int] = []
+
+    async def scenario(first: httpx.AsyncClient, second: httpx.AsyncClient) -> None:
+        await deploy(first, "wf", {**versioned(1), "mode": "active-active"})
+        url = await callback(first, "wf")
+        statuses.append((await second.post(url, json={})).status_code)
+        summary = await deploy(first, "wf", {**versioned(1), "mode": "active-passive"})
+        assert summary["version"] == 1
+        await asyncio.sleep(PAST_TTL)
+        answer = await second.post(url, json={})
+        statuses.append(answer.status_code)
+        assert answer.json()["error"]["code"] == "LocationPassive"
+
+    passive = make_settings(tmp_path, store=store_url, run_lease_seconds=RUN_LEASE, role="secondary")
+    serve_two(passive, scenario)
+    assert statuses == [200, 503]

@@ -11,7 +11,7 @@ import pytest
 from pairflow.errors import DuplicateRunError, StoreError
 from pairflow.jsontypes import JSONObject
 from pairflow.store.base import Store
-from pairflow.store.records import RunRecord, RunUpdate, TriggerEvent, TriggerFire
+from pairflow.store.records import ActionRecord, RunRecord, RunUpdate, TriggerEvent, TriggerFire
 
 from .conftest import StoreFactory
 from .test_conformance import T0, at
@@ -379,6 +379,19 @@ def test_a_refused_fire_in_a_batch_writes_nothing_of_its_own(store: Store) -> No
     assert store.fire_triggers([fire_of("e3", "r3", key="occ")]) == [True]
 
 
+def test_a_batch_firing_one_run_id_twice_is_refused_naming_it(store: Store) -> None:
+    with pytest.raises(DuplicateRunError, match="twice"):
+        store.fire_triggers([fire_of("e1", "r1", trigger="manual"), fire_of("e2", "twice", "twice")])
+    assert store.list_runs() == [] and history_ids(store) == []
+
+
+def test_a_batch_reusing_a_stored_event_id_is_refused_naming_it(store: Store) -> None:
+    assert store.fire_trigger(fire_of("used", "r0", trigger="manual")) is True
+    with pytest.raises(StoreError, match="used"):
+        store.fire_triggers([fire_of("e1", "r1", trigger="manual"), fire_of("used", "r2", trigger="manual")])
+    assert run_ids(store) == ["r0"]
+
+
 def test_a_batching_store_writes_none_of_a_batch_with_a_refused_fire(store: Store) -> None:
     if not store.batches_fires:
         pytest.skip("this backend writes each fire of a batch in its own transaction")
@@ -394,6 +407,81 @@ def test_a_second_client_sees_every_fire_of_a_batch(store_factory: StoreFactory)
     assert first.fire_triggers([fire_of("e1", "r1", key="a"), fire_of("e2", "r2", key="b")]) == [True, True]
     assert second.fire_triggers([fire_of("e3", "r3", key="b"), fire_of("e4", "r4", key="c")]) == [False, True]
     assert run_ids(second) == ["r1", "r2", "r4"]
+
+
+def step_of(run_id: str, name: str, status: str = "Succeeded", outputs: object = None) -> ActionRecord:
+    return ActionRecord(
+        run_id, name, "", status, attempts=1, start_time=at(0), end_time=at(0), outputs=outputs
+    )
+
+
+def test_a_fire_writes_the_action_records_of_its_runs_with_them(store: Store) -> None:
+    fire = fire_of("e1", "r1", trigger="manual")
+    steps = [
+        step_of("r1", "Compose", outputs={"echo": 1}),
+        step_of("r1", "Response", outputs={"statusCode": 200}),
+    ]
+    done = TriggerFire(event=fire.event, runs=fire.runs, actions=steps)
+    assert store.fire_triggers([done]) == [True]
+    assert store.load_actions("r1") == steps
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        RunUpdate("r1", variables={"n": {"type": "Integer", "value": 2}}),
+        RunUpdate("r1", release_owner="me"),
+        RunUpdate("r1", release_owner="someone else"),
+        RunUpdate(
+            "r1",
+            status="Failed",
+            outputs={"o": 1},
+            error={"code": "X", "message": "m"},
+            response={"statusCode": 500},
+            ended_at=at(3),
+            release_owner="me",
+        ),
+    ],
+    ids=["variables", "release", "release-not-mine", "end"],
+)
+def test_an_update_applied_to_a_run_gives_the_row_the_store_commit_writes(
+    store: Store, update: RunUpdate
+) -> None:
+    run = run_of("r1")
+    run.owner, run.lease_until = "me", at(15)
+    store.create_run(run)
+    store.commit([update])
+    assert store.get_run("r1") == update.applied_to(run)
+
+
+def test_a_fire_may_create_a_run_already_ended(store: Store) -> None:
+    fire = fire_of("e1", "r1", trigger="manual")
+    run = fire.runs[0]
+    run.status, run.ended_at, run.response = "Succeeded", at(1), {"statusCode": 200, "body": {"ok": True}}
+    run.outputs = {}
+    assert store.fire_triggers(
+        [TriggerFire(event=fire.event, runs=[run], actions=[step_of("r1", "Response")])]
+    ) == [True]
+    assert store.get_run("r1") == run
+    assert store.unfinished_runs() == []
+
+
+def test_a_fire_with_an_action_of_a_run_it_does_not_create_writes_nothing(store: Store) -> None:
+    fire = fire_of("e1", "r1", trigger="manual")
+    stray = TriggerFire(event=fire.event, runs=fire.runs, actions=[step_of("elsewhere", "Compose")])
+    with pytest.raises(StoreError, match="elsewhere"):
+        store.fire_triggers([stray])
+    assert store.list_runs() == [] and history_ids(store) == []
+
+
+def test_a_fire_whose_occurrence_was_claimed_writes_none_of_its_action_records(store: Store) -> None:
+    assert store.fire_trigger(fire_of("e1", "r1", key="occ")) is True
+    second = fire_of("e2", "r2", key="occ")
+    again = TriggerFire(
+        event=second.event, runs=second.runs, occurrence_key="occ", actions=[step_of("r2", "Compose")]
+    )
+    assert store.fire_triggers([again]) == [False]
+    assert store.load_actions("r2") == []
 
 
 # -- runs created leased, and released by their last commit ----------------------------------------------

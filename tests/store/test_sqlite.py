@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -236,3 +237,51 @@ def test_a_closed_store_raises_store_error_and_closing_twice_is_harmless(path: P
         store.get_run("r")
     with pytest.raises(StoreError, match="closed"):
         store.commit([one_action("r", "A")])
+
+
+# -- checkpoints while serving ---------------------------------------------------------------------------
+
+
+def log_pages(path: Path) -> int:
+    """Frames in the write-ahead log file (its size: the log is not truncated when it restarts)."""
+    return (Path(f"{path}-wal").stat().st_size - 32) // (4096 + 24)
+
+
+def test_a_serving_store_copies_the_log_into_the_database_in_the_background(path: Path) -> None:
+    with SqliteStore(path, Durability.FULL) as store:
+        store.create_run(make_run("r"))
+        store.begin_serving()
+        database_before = path.stat().st_size
+        n = 0
+        while log_pages(path) < 400:  # past the background limit, well short of the writer's 1000
+            store.commit([one_action("r", f"step-{n}-" + "x" * 2000)])
+            n += 1
+        deadline = time.monotonic() + 5
+        # Only a checkpoint makes the database file grow; no commit reached the writer's own limit.
+        while path.stat().st_size == database_before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert path.stat().st_size > database_before
+        assert len(store.load_actions("r")) == n
+
+
+def test_a_store_that_is_not_serving_leaves_checkpoints_to_its_commits(path: Path) -> None:
+    with SqliteStore(path, Durability.FULL) as store:
+        store.create_run(make_run("r"))
+        database_before = path.stat().st_size
+        n = 0
+        while log_pages(path) < 400:
+            store.commit([one_action("r", f"step-{n}-" + "x" * 2000)])
+            n += 1
+        time.sleep(0.5)
+        assert path.stat().st_size == database_before
+
+
+def test_closing_a_serving_store_stops_its_checkpoint_thread(path: Path) -> None:
+    before = {thread.name for thread in threading.enumerate()}
+    store = SqliteStore(path)
+    store.begin_serving()
+    store.begin_serving()  # once is enough: a second call starts nothing more
+    started = {thread.name for thread in threading.enumerate()} - before
+    assert started == {f"checkpoints of {path.name}"}
+    store.close()
+    assert {thread.name for thread in threading.enumerate()} - before == set()

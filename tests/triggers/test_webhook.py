@@ -81,6 +81,7 @@ def test_a_new_version_unsubscribes_the_old_subscription_before_subscribing(
         deploy(location.store, webhook(server.url, "v2"))
         await location.service.workflow_changed("wf")
         await until(lambda: len(server.seen) == 3)
+
         # the server sees the subscribe call before its answer is recorded in the trigger state
         def subscribed_version() -> object:
             return (location.service.export_state("wf", "tick").get("subscription") or {}).get("version")

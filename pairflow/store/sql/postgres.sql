@@ -200,6 +200,9 @@ INSERT INTO trigger_history (id, workflow, trigger, status, fired_at, run_ids, o
 VALUES (%(id)s, %(workflow)s, %(trigger)s, %(status)s, %(fired_at)s, %(run_ids)s, %(occurrence)s,
         %(outputs)s, %(error)s);
 
+-- name: trigger_event_exists
+SELECT 1 FROM trigger_history WHERE id = %(id)s;
+
 -- name: trigger_history_of_workflow
 SELECT id, workflow, trigger, status, fired_at, run_ids, occurrence, outputs, error
 FROM trigger_history WHERE workflow = %(workflow)s

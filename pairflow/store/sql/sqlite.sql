@@ -158,6 +158,9 @@ ON CONFLICT (workflow, trigger, key) DO NOTHING;
 INSERT INTO trigger_history (id, workflow, trigger, status, fired_at, run_ids, occurrence, outputs, error)
 VALUES (:id, :workflow, :trigger, :status, :fired_at, :run_ids, :occurrence, :outputs, :error);
 
+-- name: trigger_event_exists
+SELECT 1 FROM trigger_history WHERE id = :id;
+
 -- name: trigger_history_of_workflow
 SELECT id, workflow, trigger, status, fired_at, run_ids, occurrence, outputs, error
 FROM trigger_history WHERE workflow = :workflow
