@@ -152,6 +152,7 @@ def _serve(settings: Settings, sock: socket.socket, base_url: str) -> int:
         http="httptools",
         lifespan="on",
         access_log=False,
+        proxy_headers=False,  # nothing here reads the client's address or scheme
         log_level="warning",
         timeout_graceful_shutdown=int(settings.shutdown_grace) + 5,
         server_header=False,
