@@ -395,6 +395,12 @@ def workflow_is_active(
     return location_active
 
 
+def effective_deployment(record: Deployment | None, definition: JSONObject) -> Deployment:
+    """The recorded deployment, or the default for the workflow's trigger when none was recorded:
+    what `active_under` decides with (the server keeps it with the workflow's endpoint)."""
+    return record if record is not None else Deployment(default_mode(definition))
+
+
 def fires_here(
     store: Store,
     workflow: str,

@@ -91,8 +91,8 @@ class Endpoint:
     access_key: str
     schemas: Mapping[str, Validator] = field(default_factory=dict)
     signatures: dict[str, str] = field(default_factory=dict)  # trigger -> expected sig, filled lazily
-    # The continuity record (mode, split) as last read: whether the workflow is active here is then
-    # decided from the location's role alone, with no store read per request.
+    # The continuity record (mode, split) as last read, or the trigger's default mode: whether the
+    # workflow is active here is then decided from the location's role alone, no store read.
     deployment: roles.Deployment | None = None
     checked_at: float = 0.0  # time.monotonic() when last found current in the store
 
@@ -475,7 +475,9 @@ class Location:
             has_response=any(action.type == "Response" for action in model.all_actions.values()),
             access_key=key,
             schemas=schemas,
-            deployment=roles.read_deployment(self.store, name),
+            deployment=roles.effective_deployment(
+                roles.read_deployment(self.store, name), version.definition
+            ),
             checked_at=now,
         )
         self._endpoints[name] = endpoint
@@ -489,7 +491,8 @@ class Location:
             return False
         if self.store.get_access_key(latest.name) != cached.access_key:
             return False
-        return roles.read_deployment(self.store, latest.name) == cached.deployment
+        recorded = roles.read_deployment(self.store, latest.name)
+        return roles.effective_deployment(recorded, latest.definition) == cached.deployment
 
     def trigger_of(self, name: str, trigger: str) -> tuple[Endpoint, TriggerDef]:
         endpoint = self.endpoint(name)

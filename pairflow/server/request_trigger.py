@@ -36,11 +36,10 @@ from pairflow.server.location import (
     match_relative_path,
 )
 from pairflow.server.problems import ApiError, not_found
+from pairflow.store.codec import encode_json
 from pairflow.store.records import RunRecord, TriggerEvent, TriggerFire
 
 CALLBACK_TYPES = frozenset({"Request", "HttpWebhook"})
-# One encoder for every reply: `json.dumps` with options builds a new one per call.
-_ENCODE_BODY = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 @functools.lru_cache(maxsize=1024)
@@ -303,7 +302,7 @@ def render_reply(response: JSONObject, run_id: str) -> Response:
         if not has_type and isinstance(body.get("$content-type"), str):
             headers["content-type"] = body["$content-type"]
     else:
-        content = _ENCODE_BODY(body).encode("utf-8")
+        content = encode_json(body).encode("utf-8")
         if not has_type:
             headers["content-type"] = "application/json; charset=utf-8"
     return Response(content, status_code=code, headers=headers)

@@ -8,13 +8,33 @@ decided inside one SQL statement.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
+from json import encoder as _json_encoder
+from typing import Any
 
 from pairflow.errors import StoreError
 from pairflow.jsontypes import JSON
 
-# One encoder for every call: `json.dumps` with options builds a new one each time (a commit encodes many).
-_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+
+def _not_json(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _compact_encoder() -> Callable[[JSON], str]:
+    """Compact JSON text, non-ASCII kept, NaN refused. CPython's C encoder called directly: through
+    `JSONEncoder.encode` each call builds a new C encoder and a circular-reference table first,
+    which costs more than encoding a small object (a run's commit encodes a dozen). Values here are
+    trees parsed from JSON or made by expressions, never cyclic; one that were would raise
+    RecursionError instead of ValueError."""
+    make = getattr(_json_encoder, "c_make_encoder", None)
+    if make is None:  # an interpreter without the accelerator
+        return json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+    chunks = make(None, _not_json, _json_encoder.encode_basestring, None, ":", ",", False, False, False)
+    return lambda value: "".join(chunks(value, 0))
+
+
+encode_json = _compact_encoder()
 
 
 def dump_json(value: JSON, place: str, field: str) -> str:
@@ -22,8 +42,8 @@ def dump_json(value: JSON, place: str, field: str) -> str:
     if value == {} and type(value) is dict:  # most variables and states: no encoder call
         return "{}"
     try:
-        return _ENCODE(value)
-    except (TypeError, ValueError) as exc:
+        return encode_json(value)
+    except (TypeError, ValueError, RecursionError) as exc:
         raise StoreError(f"{place}: {field}: value is not JSON: {exc}") from exc
 
 
