@@ -159,7 +159,7 @@ def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
         return
     if error is None:
         future.set_result(None)
-    elif isinstance(error, asyncio.CancelledError):  # the waiter's own task was not cancelled
+    elif isinstance(error, asyncio.CancelledError):  # the writer was cancelled, not the waiter
         future.set_exception(StoreError("the run's first commit was interrupted: the location is stopping"))
     else:
         future.set_exception(error)

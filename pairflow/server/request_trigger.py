@@ -120,8 +120,9 @@ async def _fire(
 
     The run is created leased to the engine, which executes it at once when its workflow has room
     (`Dispatcher.start_fired`): its first commit writes the fire, so a Compose → Response run is one
-    transaction, shared with the other calls of the same event-loop turn. Otherwise the fire is
-    written (shared the same way, `Engine.fire`) and the run queued."""
+    transaction, shared with the other calls of the same event-loop turn; it counts as executing
+    from then on. Otherwise the fire is written (shared the same way, `Engine.fire`) and the run
+    queued, its place held against the waiting-run limit while the commit awaits."""
     location.refuse_if_passive(workflow, endpoint)
     engine = location.engine
     try:
@@ -153,8 +154,9 @@ async def _fire(
                 dispatcher.forget_fired(fired)
                 raise
             return run, fired
-    await engine.fire(fire)
-    dispatcher.submit(run)
+    with _admitting(dispatcher, workflow):
+        await engine.fire(fire)
+        dispatcher.submit(run)
     return run, None
 
 
@@ -231,8 +233,7 @@ async def invoke(request: Request) -> Response:
         "queries": {key: value for key, value in query.items() if key != "sig"},
         "relativePathParameters": parameters,
     }
-    with _admitting(location.dispatcher, workflow):
-        run, fired = await _fire(location, workflow, trigger, outputs, endpoint)  # durable first
+    run, fired = await _fire(location, workflow, trigger, outputs, endpoint)  # durable first
     try:
         return await _answer(location, endpoint, run, fired, settings.response_timeout)
     finally:

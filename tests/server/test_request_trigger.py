@@ -256,3 +256,25 @@ def test_concurrent_calls_each_get_their_own_reply_from_a_released_committed_run
         assert len(history.json()["value"]) == 8
 
     serve(settings, scenario)
+
+
+def test_concurrent_calls_execute_up_to_the_limit_queue_up_to_the_waiting_limit_and_refuse_the_rest(
+    tmp_path: Any,
+) -> None:
+    # runs=1: the first call's run executes at once (its first commit writes the fire); the second
+    # is written and queued; the third finds the queue full. Sent together, in one event-loop turn.
+    settings = make_settings(tmp_path)
+    limited = fire_and_forget_workflow(
+        wait_seconds=1, runtimeConfiguration={"concurrency": {"runs": 1, "maximumWaitingRuns": 1}}
+    )
+
+    async def scenario(client: httpx.AsyncClient, app: Any) -> None:
+        await deploy(client, "limited", limited)
+        url = await callback(client, "limited")
+        answers = await asyncio.gather(*(client.post(url, json={"n": n}) for n in range(3)))
+        assert sorted(answer.status_code for answer in answers) == [202, 202, 429]
+        dispatcher = app.state.location.dispatcher
+        assert (dispatcher.executing_count("limited"), dispatcher.waiting_count("limited")) == (1, 1)
+        assert await run_count(client) == 2
+
+    serve(settings, scenario)
