@@ -933,7 +933,13 @@ class _RunDriver:
         it and `update`'s action records."""
         self.fire = None
         assert self.durable is not None
-        with_steps = replace(fire, runs=[update.applied_to(self.run)], actions=list(update.actions))
+        with_steps = TriggerFire(
+            fire.event,
+            [update.applied_to(self.run)],
+            fire.occurrence_key,
+            fire.state,
+            list(update.actions),
+        )
         try:
             await self.engine.fire(with_steps)
         except BaseException as error:
@@ -1302,14 +1308,8 @@ class _RunDriver:
         self.pending.release_owner = self.engine.owner  # the last commit also frees the lease
         self.pending.variables = self.variables.snapshot()
         self.finished = True
-        self.ended = replace(
-            self.run,
-            status=status,
-            outputs=outputs,
-            error=error,
-            response=response,
-            ended_at=self.pending.ended_at,
-            variables=self.pending.variables,
-            owner=None,
-            lease_until=None,
-        )
+        ended = self.run.copy()
+        ended.status, ended.outputs, ended.error, ended.response = status, outputs, error, response
+        ended.ended_at, ended.variables = self.pending.ended_at, self.pending.variables
+        ended.owner, ended.lease_until = None, None
+        self.ended = ended

@@ -6,7 +6,7 @@ Logic Apps prints them are not required) in JSON.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from pairflow.jsontypes import JSON, JSONObject
@@ -41,6 +41,27 @@ class RunRecord:
     lease_until: datetime | None = None
     parent_run: str | None = None  # set for runs started by a Workflow action
     epoch: int = 0  # the location epoch the run was started under (fencing)
+
+    def copy(self) -> RunRecord:
+        """A shallow copy, built directly: `dataclasses.replace` costs several times more, and a
+        Request run is copied a few times on its way to the store."""
+        return RunRecord(
+            self.id,
+            self.workflow,
+            self.version,
+            self.status,
+            self.trigger,
+            self.created_at,
+            self.variables,
+            self.outputs,
+            self.error,
+            self.response,
+            self.ended_at,
+            self.owner,
+            self.lease_until,
+            self.parent_run,
+            self.epoch,
+        )
 
 
 @dataclass(slots=True)
@@ -85,7 +106,7 @@ class RunUpdate:
     def applied_to(self, run: RunRecord) -> RunRecord:
         """The run row as `Store.commit` of this update leaves it (the action records aside): lets a
         run not yet written be created in the state its first steps put it in."""
-        changed = replace(run)
+        changed = run.copy()
         if self.variables is not None:
             changed.variables = self.variables
         if self.status is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -516,3 +517,15 @@ def test_release_by_someone_else_leaves_the_lease_alone(store: Store) -> None:
     store.release_run("r", "intruder")
     store.release_run("ghost", "me")
     assert owner_of(store, "r") == ("me", at(30))
+
+
+def test_a_run_record_copy_keeps_every_field() -> None:
+    # Every field set to a value unlike its default: a field added to RunRecord but not to copy()
+    # would come back with its default.
+    values = {
+        field.name: (f"value of {field.name}" if field.name not in {"epoch", "version"} else 7)
+        for field in dataclasses.fields(RunRecord)
+    }
+    original = RunRecord(**values)  # type: ignore[arg-type]
+    copied = original.copy()
+    assert copied == original and copied is not original
