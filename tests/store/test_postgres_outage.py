@@ -122,3 +122,36 @@ def test_health_ready_reports_the_store_down_while_its_server_is_down(
 
     serve(make_settings(tmp_path, store=outage_store_url), scenario)
     assert seen == [(200, "ok"), (503, "unreachable"), (200, "ok")]
+
+
+def test_a_request_while_the_store_is_down_is_refused_in_one_line_and_leaves_no_run(
+    own_server: OwnServer, outage_store_url: str, tmp_path: Path
+) -> None:
+    from tests.server.conftest import AUTH, callback, deploy, request_response_workflow
+
+    answers: list[tuple[int, Any]] = []
+
+    async def scenario(client: httpx.AsyncClient, app: Any) -> None:
+        await deploy(client, "echo", request_response_workflow())
+        url = await callback(client, "echo")
+        assert (await client.post(url, json={"n": 1})).status_code == 200  # the endpoint is cached
+        own_server.down()
+        refused = await client.post(url, json={"n": 2})
+        answers.append((refused.status_code, refused.json()["error"]))
+        own_server.up()
+        deadline = time.monotonic() + 30
+        while (again := await client.post(url, json={"n": 3})).status_code != 200:
+            assert time.monotonic() < deadline, again.text
+            await asyncio.sleep(0.2)
+        runs = (await client.get("/api/runs?workflow=echo", headers=AUTH)).json()["value"]
+        bodies = [
+            (await client.get(f"/api/runs/{run['id']}", headers=AUTH)).json()["trigger"]["outputs"]["body"]
+            for run in runs
+        ]
+        answers.append((len(runs), sorted(body["n"] for body in bodies)))
+
+    serve(make_settings(tmp_path, store=outage_store_url), scenario)
+    (status, error), after = answers
+    assert status == 503 and error["code"] == "StoreUnavailable"
+    assert "\n" not in error["message"] and "127.0.0.1" in error["message"]
+    assert after == (2, [1, 3])  # the refused call (n=2) left nothing behind
