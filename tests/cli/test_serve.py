@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -169,3 +170,74 @@ def test_serve_with_an_unreachable_store_exits_3_with_one_line(store: str, cause
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and cause in lines[0], result.stderr
     assert "secret" not in result.stderr
+
+
+ECHO_WORKFLOW = {
+    "definition": {
+        "triggers": {"manual": {"type": "Request", "kind": "Http", "inputs": {"method": "POST"}}},
+        "actions": {
+            "Compose": {"type": "Compose", "inputs": {"got": "@triggerBody()"}, "runAfter": {}},
+            "Response": {
+                "type": "Response",
+                "kind": "Http",
+                "inputs": {"statusCode": 200, "body": "@outputs('Compose')"},
+                "runAfter": {"Compose": ["Succeeded"]},
+            },
+        },
+    }
+}
+
+
+def test_every_call_answered_before_kill_9_under_load_is_a_stored_succeeded_run(
+    tmp_path: Path, processes: list[subprocess.Popen[str]]
+) -> None:
+    # 16 callers keep Compose → Response calls in flight (each run one transaction with its fire);
+    # the process is killed -9 among them. Every call that got its 200 names a run the restarted
+    # location shows Succeeded with that call's body; nothing is left Running.
+    store = tmp_path / "p.db"
+    served = _start(store)
+    processes.append(served.process)
+    with httpx.Client(base_url=served.url, timeout=5) as client:
+        assert client.put("/api/workflows/echo", json=ECHO_WORKFLOW, headers=AUTH).status_code == 201
+        url = client.post("/api/workflows/echo/triggers/manual/listCallbackUrl", headers=AUTH).json()["value"]
+    answered: dict[str, int] = {}
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def caller(first: int) -> None:
+        with httpx.Client(timeout=5) as client:
+            for n in range(first, first + 100_000, 16):
+                if stop.is_set():
+                    return
+                try:
+                    answer = client.post(url, json={"n": n})
+                except httpx.HTTPError:
+                    return  # the process is gone
+                if answer.status_code == 200:
+                    with lock:
+                        answered[answer.headers["x-ms-workflow-run-id"]] = n
+
+    threads = [threading.Thread(target=caller, args=(first,)) for first in range(16)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 20
+    while len(answered) < 300 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    served.process.send_signal(signal.SIGKILL)
+    _finish(served.process)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert len(answered) >= 300
+
+    restarted = _start(store)
+    processes.append(restarted.process)
+    with httpx.Client(base_url=restarted.url, timeout=5) as client:
+        for run_id, n in answered.items():
+            view = client.get(f"/api/runs/{run_id}", headers=AUTH).json()
+            assert view["status"] == "Succeeded", view
+            assert view["actions"]["Compose"]["outputs"] == {"got": {"n": n}}
+        listed = client.get("/api/runs?workflow=echo&status=Running&limit=1000", headers=AUTH).json()
+        assert listed["value"] == []
+    restarted.process.send_signal(signal.SIGTERM)
+    assert _finish(restarted.process) == 0
