@@ -48,7 +48,7 @@ def _query(raw: bytes) -> dict[str, str]:
     return dict(parse_qsl(raw.decode("latin-1"), keep_blank_values=True))
 
 
-def query_of(request: Request) -> dict[str, str]:
+def _query_of(request: Request) -> dict[str, str]:
     """The request's query parameters (the last of a repeated name, as Starlette's `.get`); a copy."""
     return dict(_query(request.scope.get("query_string", b"")))
 
@@ -189,7 +189,7 @@ async def invoke(request: Request) -> Response:
             "InvalidTriggerType",
             f"The trigger '{trigger}' of type '{trigger_def.type}' cannot be invoked over HTTP.",
         )
-    query = query_of(request)
+    query = _query_of(request)
     _check_signature(endpoint, workflow, trigger, query)
     _check_active(location, workflow, endpoint)
     if not endpoint.version.enabled:
