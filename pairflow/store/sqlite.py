@@ -413,8 +413,10 @@ class SqliteStore(SqlStore):
 
 
 class _Checkpointer:
-    """A thread that checkpoints the log (PASSIVE: never blocking readers or writers) whenever it
-    grew past `LOG_PAGES` pages, a fraction of the writer's own limit (SQLite's default, 1000)."""
+    """A thread that checkpoints the log (PASSIVE: never blocking readers or writers) every
+    `EVERY_SECONDS` once the log file is past `LOG_PAGES` pages, a fraction of the writer's own limit
+    (SQLite's default, 1000). The file keeps its size when the log restarts, so from then on every
+    round checkpoints; a round with no new frames costs SQLite nothing but a look at the log index."""
 
     LOG_PAGES = 200
     EVERY_SECONDS = 0.1
