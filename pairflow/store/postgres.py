@@ -394,13 +394,6 @@ class PostgresStore(SqlStore):
             delay = min(delay * 2, LISTEN_RETRY_MOST_SECONDS)
 
     # -- triggers ------------------------------------------------------------------------------------
-    def get_trigger_state(self, workflow: str, trigger: str) -> JSONObject | None:
-        place = f"trigger {workflow}/{trigger}"
-        params = {"workflow": workflow, "trigger": trigger}
-        with self._read(place) as connection:
-            row = connection.execute(self._queries["get_trigger_state"], params).fetchone()
-        return None if row is None else _json_object(row[0], f"{place}: state")
-
     def put_trigger_state(self, workflow: str, trigger: str, state: JSONObject) -> None:
         place = f"trigger {workflow}/{trigger}"
         params = {"workflow": workflow, "trigger": trigger, "state": dump_json(state, place, "state")}
@@ -450,11 +443,6 @@ class PostgresStore(SqlStore):
         return self._write(prepared[0].place if len(prepared) == 1 else f"{len(fires)} trigger fires", work)
 
     # -- continuity ----------------------------------------------------------------------------------
-    def get_meta(self, key: str) -> tuple[JSONObject, int] | None:
-        with self._read(f"meta {key}") as connection:
-            row = connection.execute(self._queries["get_meta"], {"key": key}).fetchone()
-        return None if row is None else (_json_object(row[0], f"meta {key}"), int(row[1]))
-
     def put_meta(
         self,
         key: str,
@@ -487,21 +475,6 @@ class PostgresStore(SqlStore):
             return int(row[0])
 
         return self._write(place, work)
-
-    def list_location_events(self, limit: int = 100) -> list[LocationEvent]:
-        with self._read("location events") as connection:
-            rows = connection.execute(self._queries["location_events"], {"limit": max(limit, 0)}).fetchall()
-        return [
-            LocationEvent(
-                id=row[0],
-                kind=row[1],
-                epoch=int(row[2]),
-                at=row[3].astimezone(UTC),
-                location=row[4],
-                detail=_json_object(row[5], f"location event {row[0]}"),
-            )
-            for row in rows
-        ]
 
     # -- transactions --------------------------------------------------------------------------------
     def _insert_runs(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
@@ -730,12 +703,6 @@ def _fingerprint(definition: JSONObject, parameters: JSONObject) -> str:
 
 def _object(value: JSON) -> JSONObject:
     return cast(JSONObject, value)
-
-
-def _json_object(value: JSON, place: str) -> JSONObject:
-    if not isinstance(value, dict):
-        raise StoreError(f"{place}: the stored value is not a JSON object: {str(value)[:80]}")
-    return value
 
 
 # Rows of this backend: times are timestamptz (aware datetimes), JSON comes back decoded.

@@ -12,8 +12,17 @@ from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
+from pairflow.errors import StoreError
+from pairflow.jsontypes import JSONObject
 from pairflow.store.base import Store
-from pairflow.store.records import ActionRecord, RunRecord, TriggerEvent, TriggerFire, WorkflowVersion
+from pairflow.store.records import (
+    ActionRecord,
+    LocationEvent,
+    RunRecord,
+    TriggerEvent,
+    TriggerFire,
+    WorkflowVersion,
+)
 from pairflow.store.rows import RowCodec
 
 
@@ -87,3 +96,37 @@ class SqlStore(Store):
         with self._read(f"history of {workflow}") as connection:
             rows = connection.execute(self._queries[name], params).fetchall()
         return [self._rows.event(row) for row in rows]
+
+    def get_trigger_state(self, workflow: str, trigger: str) -> JSONObject | None:
+        place = f"trigger {workflow}/{trigger}"
+        params = {"workflow": workflow, "trigger": trigger}
+        with self._read(place) as connection:
+            row = connection.execute(self._queries["get_trigger_state"], params).fetchone()
+        return None if row is None else self._object(row[0], f"{place}: state")
+
+    def get_meta(self, key: str) -> tuple[JSONObject, int] | None:
+        with self._read(f"meta {key}") as connection:
+            row = connection.execute(self._queries["get_meta"], {"key": key}).fetchone()
+        return None if row is None else (self._object(row[0], f"meta {key}"), int(row[1]))
+
+    def list_location_events(self, limit: int = 100) -> list[LocationEvent]:
+        with self._read("location events") as connection:
+            rows = connection.execute(self._queries["location_events"], {"limit": max(limit, 0)}).fetchall()
+        return [
+            LocationEvent(
+                id=row[0],
+                kind=row[1],
+                epoch=int(row[2]),
+                at=self._rows.time_in(row[3]),
+                location=row[4],
+                detail=self._object(row[5], f"location event {row[0]}"),
+            )
+            for row in rows
+        ]
+
+    def _object(self, stored: Any, place: str) -> JSONObject:
+        """A column that must hold a JSON object (trigger state, meta documents, event details)."""
+        value = self._rows.json_in(stored)
+        if not isinstance(value, dict):
+            raise StoreError(f"{place}: the stored value is not a JSON object: {str(stored)[:80]}")
+        return value

@@ -244,12 +244,6 @@ class SqliteStore(SqlStore):
             connection.execute(self._queries["release_run"], {"id": run_id, "owner": owner})
 
     # -- triggers ------------------------------------------------------------------------------------
-    def get_trigger_state(self, workflow: str, trigger: str) -> JSONObject | None:
-        params = {"workflow": workflow, "trigger": trigger}
-        with self._read(f"trigger {workflow}/{trigger}") as connection:
-            row = connection.execute(self._queries["get_trigger_state"], params).fetchone()
-        return None if row is None else _json_object(row[0], f"trigger {workflow}/{trigger}: state")
-
     def put_trigger_state(self, workflow: str, trigger: str, state: JSONObject) -> None:
         place = f"trigger {workflow}/{trigger}"
         params = {"workflow": workflow, "trigger": trigger, "state": dump_json(state, place, "state")}
@@ -323,11 +317,6 @@ class SqliteStore(SqlStore):
         return StoreError(f"{where}: trigger event {taken}: an event with that id exists already")
 
     # -- continuity ----------------------------------------------------------------------------------
-    def get_meta(self, key: str) -> tuple[JSONObject, int] | None:
-        with self._read(f"meta {key}") as connection:
-            row = connection.execute(self._queries["get_meta"], {"key": key}).fetchone()
-        return None if row is None else (_json_object(row[0], f"meta {key}"), int(row[1]))
-
     def put_meta(
         self,
         key: str,
@@ -353,21 +342,6 @@ class SqliteStore(SqlStore):
                 connection.execute(self._queries["insert_location_event"], event_row)
             row = connection.execute(self._queries["get_meta"], {"key": key}).fetchone()
         return int(row[1])
-
-    def list_location_events(self, limit: int = 100) -> list[LocationEvent]:
-        with self._read("location events") as connection:
-            rows = connection.execute(self._queries["location_events"], {"limit": max(limit, 0)}).fetchall()
-        return [
-            LocationEvent(
-                id=row[0],
-                kind=row[1],
-                epoch=int(row[2]),
-                at=load_time(row[3]),
-                location=row[4],
-                detail=_json_object(row[5], f"location event {row[0]}"),
-            )
-            for row in rows
-        ]
 
     # -- transactions --------------------------------------------------------------------------------
     def _insert_run(self, connection: sqlite3.Connection, params: dict[str, Any]) -> None:
@@ -514,10 +488,3 @@ def _filtered_runs_query(template: str, given: tuple[bool, ...]) -> str:
     conditions = [condition for (_, condition), present in zip(_RUN_FILTERS, given, strict=True) if present]
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     return template.replace("{where}", where)
-
-
-def _json_object(text: str, place: str) -> JSONObject:
-    value = load_json(text)
-    if not isinstance(value, dict):
-        raise StoreError(f"{place}: the stored value is not a JSON object: {text[:80]}")
-    return value
