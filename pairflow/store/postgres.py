@@ -90,14 +90,6 @@ _SYNCHRONOUS_COMMIT = {Durability.NORMAL: "local", Durability.FULL: "on"}
 # The options of a store URL that pairflow reads itself; every other one is libpq's (sslmode, …).
 _OWN_OPTIONS = ("durability", "pool_min_size", "pool_max_size", "pool_timeout")
 
-_RUN_FILTERS = (
-    ("workflow", "workflow = %(workflow)s"),
-    ("status", "status = %(status)s"),
-    ("trigger", "trigger_name = %(trigger)s"),
-    ("since", "created_at >= %(since)s"),
-    ("until", "created_at < %(until)s"),
-)
-
 # libpq's connection failures read `connection failed: connection to server at "h", port 5 failed: X`.
 _CONNECT_PREFIX = re.compile(
     r'^(connection failed:\s*)?(connection to server (at "[^"]*"(, port \d+)?|on socket "[^"]*") failed:\s*)?'
@@ -111,6 +103,14 @@ class PostgresStore(SqlStore):
     say otherwise): the engine calls from one thread, so one connection is busy at a time in practice.
     Opening connects once first, so that an unusable server is reported with its cause, then migrates.
     """
+
+    _run_filters = (
+        ("workflow", "workflow = %(workflow)s"),
+        ("status", "status = %(status)s"),
+        ("trigger", "trigger_name = %(trigger)s"),
+        ("since", "created_at >= %(since)s"),
+        ("until", "created_at < %(until)s"),
+    )
 
     offload_writes = True  # every commit is a network round trip and a server-side fsync
 
@@ -253,29 +253,6 @@ class PostgresStore(SqlStore):
     def create_run(self, run: RunRecord) -> None:
         params = _ROWS.run_params(run)
         self._write(f"run {run.id}", lambda connection: self._insert_runs(connection, [params]))
-
-    def list_runs_filtered(
-        self,
-        workflow: str | None = None,
-        status: str | None = None,
-        trigger: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int = 100,
-    ) -> list[RunRecord]:
-        params: dict[str, Any] = {
-            "workflow": workflow,
-            "status": status,
-            "trigger": trigger,
-            "since": None if since is None else _utc(since, "runs", "since"),
-            "until": None if until is None else _utc(until, "runs", "until"),
-            "limit": max(limit, 0),
-        }
-        given = tuple(params[name] is not None for name, _ in _RUN_FILTERS)
-        query = _filtered_runs_query(self._queries["runs_filtered"], given)
-        with self._read("runs") as connection:
-            rows = connection.execute(query, params).fetchall()
-        return [_ROWS.run(row) for row in rows]
 
     def commit(self, updates: Sequence[RunUpdate]) -> None:
         if not updates:
@@ -670,14 +647,6 @@ def _queries() -> dict[str, bytes]:
         name: "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--")).encode()
         for name, sql in load_queries("postgres").items()
     }
-
-
-@cache
-def _filtered_runs_query(template: bytes, given: tuple[bool, ...]) -> bytes:
-    """The runs query with a condition for each filter given (at most 32 texts, each prepared once)."""
-    conditions = [condition for (_, condition), present in zip(_RUN_FILTERS, given, strict=True) if present]
-    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-    return template.replace(b"{where}", where.encode())
 
 
 def _missing_run(run_id: str) -> StoreError:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
+from datetime import datetime
+from functools import cache
 from typing import Any
 
 from pairflow.errors import StoreError
@@ -29,6 +31,9 @@ from pairflow.store.rows import RowCodec
 class SqlStore(Store):
     _queries: Mapping[str, Any]
     _rows: RowCodec
+    # The optional filters of `list_runs_filtered`, each with its condition in the backend's
+    # placeholders (values are bound parameters).
+    _run_filters: tuple[tuple[str, str], ...]
 
     @abstractmethod
     def _read(self, place: str) -> AbstractContextManager[Any]:
@@ -97,6 +102,29 @@ class SqlStore(Store):
             rows = connection.execute(self._queries[name], params).fetchall()
         return [self._rows.event(row) for row in rows]
 
+    def list_runs_filtered(
+        self,
+        workflow: str | None = None,
+        status: str | None = None,
+        trigger: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+    ) -> list[RunRecord]:
+        params: dict[str, Any] = {
+            "workflow": workflow,
+            "status": status,
+            "trigger": trigger,
+            "since": self._rows.optional_time_out(since, "runs", "since"),
+            "until": self._rows.optional_time_out(until, "runs", "until"),
+            "limit": max(limit, 0),
+        }
+        conditions = tuple(condition for name, condition in self._run_filters if params[name] is not None)
+        query = _with_conditions(self._queries["runs_filtered"], conditions)
+        with self._read("runs") as connection:
+            rows = connection.execute(query, params).fetchall()
+        return [self._rows.run(row) for row in rows]
+
     def get_trigger_state(self, workflow: str, trigger: str) -> JSONObject | None:
         place = f"trigger {workflow}/{trigger}"
         params = {"workflow": workflow, "trigger": trigger}
@@ -130,3 +158,13 @@ class SqlStore(Store):
         if not isinstance(value, dict):
             raise StoreError(f"{place}: the stored value is not a JSON object: {str(stored)[:80]}")
         return value
+
+
+@cache
+def _with_conditions(template: Any, conditions: tuple[str, ...]) -> Any:
+    """The runs query (text, or bytes for psycopg) with a WHERE of the conditions given: one text per
+    combination of filters, at most 32, each prepared once by the database."""
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    if isinstance(template, bytes):
+        return template.replace(b"{where}", where.encode())
+    return template.replace("{where}", where)

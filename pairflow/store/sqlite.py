@@ -17,7 +17,6 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,6 @@ from pairflow.jsontypes import JSONObject
 from pairflow.store.codec import (
     canonical_json,
     dump_json,
-    dump_optional_time,
     dump_time,
     load_json,
     load_time,
@@ -47,19 +45,18 @@ from pairflow.store.sqlite_migrate import migrate
 _Row = tuple[Any, ...]
 _ROWS = RowCodec(time_out=dump_time, time_in=load_time, json_in=load_json)
 
-# The optional filters of `list_runs_filtered`, each with its condition (values are bound parameters).
-_RUN_FILTERS = (
-    ("workflow", "workflow = :workflow"),
-    ("status", "status = :status"),
-    ("trigger", "trigger_name = :trigger"),
-    ("since", "created_at >= :since"),
-    ("until", "created_at < :until"),
-)
-
 
 class SqliteStore(SqlStore):
     """The store in one SQLite file: one connection for writes and one for reads, each used by one
     thread at a time, so a read from the event loop never waits behind a commit's fsync."""
+
+    _run_filters = (
+        ("workflow", "workflow = :workflow"),
+        ("status", "status = :status"),
+        ("trigger", "trigger_name = :trigger"),
+        ("since", "created_at >= :since"),
+        ("until", "created_at < :until"),
+    )
 
     def __init__(
         self,
@@ -164,29 +161,6 @@ class SqliteStore(SqlStore):
         params = _ROWS.run_params(run)
         with self._write(f"run {run.id}") as connection:
             self._insert_run(connection, params)
-
-    def list_runs_filtered(
-        self,
-        workflow: str | None = None,
-        status: str | None = None,
-        trigger: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int = 100,
-    ) -> list[RunRecord]:
-        params: dict[str, Any] = {
-            "workflow": workflow,
-            "status": status,
-            "trigger": trigger,
-            "since": dump_optional_time(since, "runs", "since"),
-            "until": dump_optional_time(until, "runs", "until"),
-            "limit": max(limit, 0),
-        }
-        given = tuple(params[name] is not None for name, _ in _RUN_FILTERS)
-        query = _filtered_runs_query(self._queries["runs_filtered"], given)
-        with self._read("runs") as connection:
-            rows = connection.execute(query, params).fetchall()
-        return [_ROWS.run(row) for row in rows]
 
     def commit(self, updates: Sequence[RunUpdate]) -> None:
         if not updates:
@@ -480,11 +454,3 @@ def _fingerprint(definition: JSONObject, parameters: JSONObject) -> str:
     """Equal for equal content whatever the key order: decides whether a new version is stored."""
     text = canonical_json({"definition": definition, "parameters": parameters})
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-@cache
-def _filtered_runs_query(template: str, given: tuple[bool, ...]) -> str:
-    """The runs query with a condition for each filter given (at most 32 texts, each prepared once)."""
-    conditions = [condition for (_, condition), present in zip(_RUN_FILTERS, given, strict=True) if present]
-    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-    return template.replace("{where}", where)
