@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.server.conftest import request_response_workflow
+
 API_KEY = "serve-test-key-123"
 AUTH = {"x-api-key": API_KEY}
 WAITING_WORKFLOW = {
@@ -76,6 +78,14 @@ def _finish(process: subprocess.Popen[str]) -> int:
     return process.returncode
 
 
+def _deploy(client: httpx.Client, name: str, document: dict[str, Any]) -> str:
+    """Deploy `document` as `name`; its manual trigger's callback URL."""
+    assert client.put(f"/api/workflows/{name}", json=document, headers=AUTH).status_code == 201
+    answer = client.post(f"/api/workflows/{name}/triggers/manual/listCallbackUrl", headers=AUTH)
+    url: str = answer.json()["value"]
+    return url
+
+
 def _run_status(client: httpx.Client, run_id: str) -> str:
     status: str = client.get(f"/api/runs/{run_id}", headers=AUTH).json()["status"]
     return status
@@ -102,8 +112,7 @@ def test_runs_accepted_before_kill_9_complete_after_restart(
     served = _start(store)
     processes.append(served.process)
     with httpx.Client(base_url=served.url, timeout=5) as client:
-        assert client.put("/api/workflows/slow", json=WAITING_WORKFLOW, headers=AUTH).status_code == 201
-        url = client.post("/api/workflows/slow/triggers/manual/listCallbackUrl", headers=AUTH).json()["value"]
+        url = _deploy(client, "slow", WAITING_WORKFLOW)
         accepted = []
         for n in range(5):
             answer = client.post(url, json={"n": n})
@@ -172,22 +181,6 @@ def test_serve_with_an_unreachable_store_exits_3_with_one_line(store: str, cause
     assert "secret" not in result.stderr
 
 
-ECHO_WORKFLOW = {
-    "definition": {
-        "triggers": {"manual": {"type": "Request", "kind": "Http", "inputs": {"method": "POST"}}},
-        "actions": {
-            "Compose": {"type": "Compose", "inputs": {"got": "@triggerBody()"}, "runAfter": {}},
-            "Response": {
-                "type": "Response",
-                "kind": "Http",
-                "inputs": {"statusCode": 200, "body": "@outputs('Compose')"},
-                "runAfter": {"Compose": ["Succeeded"]},
-            },
-        },
-    }
-}
-
-
 def test_every_call_answered_before_kill_9_under_load_is_a_stored_succeeded_run(
     tmp_path: Path, processes: list[subprocess.Popen[str]]
 ) -> None:
@@ -198,8 +191,7 @@ def test_every_call_answered_before_kill_9_under_load_is_a_stored_succeeded_run(
     served = _start(store)
     processes.append(served.process)
     with httpx.Client(base_url=served.url, timeout=5) as client:
-        assert client.put("/api/workflows/echo", json=ECHO_WORKFLOW, headers=AUTH).status_code == 201
-        url = client.post("/api/workflows/echo/triggers/manual/listCallbackUrl", headers=AUTH).json()["value"]
+        url = _deploy(client, "echo", request_response_workflow())
     answered: dict[str, int] = {}
     lock = threading.Lock()
     stop = threading.Event()
